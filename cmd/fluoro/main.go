@@ -1,0 +1,68 @@
+// Command fluoro is Fluoro's single binary: the server, the demo load
+// generator and the command-line client.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is the release; builds may override it with
+// -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+const usage = `fluoro — a self-hosted distributed tracing system, compatible with AWS X-Ray.
+
+Usage:
+  fluoro server [flags]          run the server on the embedded store
+  fluoro demo [flags]            send a realistic demo topology over UDP (also the load generator)
+  fluoro traces list [flags]     list trace summaries (GetTraceSummaries)
+  fluoro traces get ID [flags]   draw a trace's timeline (BatchGetTraces)
+  fluoro version                 print the version
+  fluoro help                    print this help
+
+Run "fluoro COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fluoro:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "server":
+		return runServer(ctx, rest, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
+	case "traces":
+		return runTraces(ctx, rest, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "fluoro", version)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

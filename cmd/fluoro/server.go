@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fluoro-dev/fluoro/internal/server"
+)
+
+func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
+	cfg := server.Default()
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration file; flags given on the command line override it")
+	data := fs.String("data", cfg.Data, "directory of the embedded store")
+	udp := fs.String("udp", cfg.UDP, "X-Ray daemon protocol (UDP) address")
+	httpAddr := fs.String("http", cfg.HTTP, "X-Ray API, /healthz and /metrics (TCP) address")
+	retention := fs.Duration("retention", cfg.Retention, "how long traces are kept")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("server takes no arguments, got %q", fs.Args())
+	}
+	if *configPath != "" {
+		if err := loadConfig(*configPath, &cfg); err != nil {
+			return err
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "data":
+			cfg.Data = *data
+		case "udp":
+			cfg.UDP = *udp
+		case "http":
+			cfg.HTTP = *httpAddr
+		case "retention":
+			cfg.Retention = *retention
+		}
+	})
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("log level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	srv, err := server.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down: writing everything accepted")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(stopCtx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+// loadConfig reads a YAML file over cfg; keys it does not name keep their
+// values. Unknown keys are an error, so a typo does not go unnoticed.
+func loadConfig(path string, cfg *server.Config) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && err != io.EOF {
+		return fmt.Errorf("read config %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+package api
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"hash/fnv"
+	"math"
+	"net/http"
+
+	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/store"
+	"github.com/fluoro-dev/fluoro/internal/trace"
+	"github.com/fluoro-dev/fluoro/internal/xray"
+)
+
+// maxBatchGetTraces is how many trace ids X-Ray accepts per BatchGetTraces.
+const maxBatchGetTraces = 5
+
+func (s *Server) putTraceSegments(_ context.Context, body []byte) (any, error) {
+	var in xray.PutTraceSegmentsInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.TraceSegmentDocuments == nil {
+		return nil, invalid("TraceSegmentDocuments is required")
+	}
+	out := xray.PutTraceSegmentsOutput{UnprocessedTraceSegments: []xray.UnprocessedTraceSegment{}}
+	var accepted []model.Span
+	for _, doc := range in.TraceSegmentDocuments {
+		spans, err := xray.Decode([]byte(doc))
+		if err != nil {
+			var de *xray.DocError
+			if !errors.As(err, &de) {
+				de = &xray.DocError{Code: xray.CodeInvalidSegment, Message: err.Error()}
+			}
+			s.cfg.Ingest.Reject(de.Code, de.ID, err)
+			out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments,
+				xray.UnprocessedTraceSegment{Id: de.ID, ErrorCode: de.Code, Message: de.Message})
+			continue
+		}
+		accepted = append(accepted, spans...)
+	}
+	s.cfg.Ingest.CountReceived("api", len(in.TraceSegmentDocuments))
+	if len(accepted) > 0 {
+		if err := s.cfg.Ingest.Spans(accepted); err != nil {
+			return nil, &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailableException", Message: err.Error()}
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) batchGetTraces(ctx context.Context, body []byte) (any, error) {
+	var in xray.BatchGetTracesInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.TraceIds) == 0 {
+		return nil, invalid("TraceIds is required")
+	}
+	if len(in.TraceIds) > maxBatchGetTraces {
+		return nil, invalid("TraceIds has %d ids; at most %d are allowed per call", len(in.TraceIds), maxBatchGetTraces)
+	}
+	out := xray.BatchGetTracesOutput{Traces: []xray.Trace{}, UnprocessedTraceIds: []string{}}
+	for _, raw := range in.TraceIds {
+		id, err := model.ParseTraceID(raw)
+		if err != nil {
+			out.UnprocessedTraceIds = append(out.UnprocessedTraceIds, raw)
+			continue
+		}
+		recs, err := s.cfg.Store.Trace(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 {
+			out.UnprocessedTraceIds = append(out.UnprocessedTraceIds, raw)
+			continue
+		}
+		a, err := trace.Assemble(id, recs)
+		if err != nil {
+			return nil, err
+		}
+		t := xray.Trace{Id: id.String(), Duration: a.Duration, Segments: make([]xray.Segment, len(a.Segments))}
+		for i, seg := range a.Segments {
+			t.Segments[i] = xray.Segment{Id: seg.ID, Document: string(seg.Document)}
+		}
+		out.Traces = append(out.Traces, t)
+	}
+	return out, nil
+}
+
+// Limits of one GetTraceSummaries page: the summaries returned, and the
+// traces examined (so that a sparse match cannot make one call scan
+// everything).
+const (
+	pageSummaries = 100
+	pageScanned   = 200_000
+	// eventLookback widens Event and Service scans backwards: a trace that
+	// started this long before the range can still have activity in it.
+	eventLookback = 3600
+)
+
+func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error) {
+	var in xray.GetTraceSummariesInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.StartTime == nil || in.EndTime == nil {
+		return nil, invalid("StartTime and EndTime are required")
+	}
+	start, end := *in.StartTime, *in.EndTime
+	if math.IsNaN(start) || math.IsNaN(end) || start < 0 || end <= start {
+		return nil, invalid("EndTime must be after StartTime")
+	}
+	if in.FilterExpression != nil && *in.FilterExpression != "" {
+		return nil, invalid("FilterExpression is not supported by this server yet; omit it to list every trace in the time range")
+	}
+	rate, err := sampleRate(in)
+	if err != nil {
+		return nil, err
+	}
+	rangeType := in.TimeRangeType
+	if rangeType == "" {
+		rangeType = "TraceId"
+	}
+	q := store.SummaryQuery{From: epochFloor(start), To: epochCeil(end)}
+	switch rangeType {
+	case "TraceId":
+	case "Event", "Service":
+		q.From = epochFloor(start - eventLookback)
+	default:
+		return nil, invalid("TimeRangeType %q is not one of TraceId, Event, Service", in.TimeRangeType)
+	}
+	if in.NextToken != nil && *in.NextToken != "" {
+		after, err := parseToken(*in.NextToken)
+		if err != nil {
+			return nil, err
+		}
+		q.After = &after
+	}
+	out := xray.GetTraceSummariesOutput{TraceSummaries: []xray.TraceSummary{}, ApproximateTime: start}
+	var last model.TraceID
+	scanned, more := 0, false
+	err = s.cfg.Store.Summaries(ctx, q, func(sum *model.Summary) bool {
+		if len(out.TraceSummaries) == pageSummaries || scanned == pageScanned {
+			more = true
+			return false
+		}
+		scanned++
+		last = sum.TraceID
+		var matched *float64
+		switch rangeType {
+		case "Event":
+			if sum.Updated < start || sum.Start >= end {
+				return true
+			}
+			t := math.Max(math.Min(sum.Updated, end), start)
+			matched = &t
+		case "Service":
+			if sum.End < start || sum.End >= end {
+				return true
+			}
+		}
+		if rate < 1 && sampled(sum.TraceID) >= rate {
+			return true
+		}
+		ts := xray.SummaryOf(sum)
+		ts.MatchedEventTime = matched
+		out.TraceSummaries = append(out.TraceSummaries, ts)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.TracesProcessedCount = int64(scanned)
+	if more {
+		tok := hex.EncodeToString(last[:])
+		out.NextToken = &tok
+		out.ApproximateTime = float64(last.Epoch())
+	}
+	return out, nil
+}
+
+// sampleRate reads Sampling and SamplingStrategy: FixedRate keeps that
+// fraction of matching traces (chosen by trace id, so pages are stable).
+func sampleRate(in xray.GetTraceSummariesInput) (float64, error) {
+	if in.Sampling == nil || !*in.Sampling {
+		return 1, nil
+	}
+	st := in.SamplingStrategy
+	if st == nil || st.Name == "" {
+		return 1, nil
+	}
+	switch st.Name {
+	case "FixedRate":
+		if st.Value == nil || *st.Value < 0 || *st.Value > 1 {
+			return 0, invalid("SamplingStrategy FixedRate needs a Value between 0 and 1")
+		}
+		return *st.Value, nil
+	case "PartialScan":
+		return 0, invalid("SamplingStrategy PartialScan is not supported by this server yet; use FixedRate")
+	}
+	return 0, invalid("SamplingStrategy Name %q is not one of PartialScan, FixedRate", st.Name)
+}
+
+// sampled maps a trace id to [0, 1) uniformly.
+func sampled(id model.TraceID) float64 {
+	h := fnv.New64a()
+	h.Write(id[:])
+	return float64(h.Sum64()>>11) / (1 << 53)
+}
+
+func parseToken(tok string) (model.TraceID, error) {
+	var id model.TraceID
+	b, err := hex.DecodeString(tok)
+	if err != nil || len(b) != len(id) {
+		return id, invalid("NextToken %q is not a token this server issued", tok)
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+func epochFloor(t float64) uint32 {
+	if t <= 0 {
+		return 0
+	}
+	if t >= math.MaxUint32 {
+		return math.MaxUint32
+	}
+	return uint32(math.Floor(t))
+}
+
+func epochCeil(t float64) uint32 {
+	if t >= math.MaxUint32 {
+		return math.MaxUint32
+	}
+	return uint32(math.Ceil(t))
+}
+

@@ -1,0 +1,212 @@
+package ingest
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/store"
+	"github.com/fluoro-dev/fluoro/internal/trace"
+	"github.com/fluoro-dev/fluoro/internal/xray"
+)
+
+const shards = 16
+
+// aggregator holds the traces still receiving spans. A trace that has had no
+// new span for the idle time is complete: its summary is computed and stored.
+// A span arriving for a trace already summarised reopens it, and its summary
+// is then recomputed from everything stored (with Revision incremented).
+type aggregator struct {
+	st       store.Store
+	idle     time.Duration
+	maxLive  int
+	now      func() time.Time
+	shards   [shards]aggShard
+	forced   func(n int) // counts traces completed early because of the cap
+	summised func(n int) // counts summaries written
+}
+
+type aggShard struct {
+	mu   sync.Mutex
+	live map[model.TraceID]*liveTrace
+}
+
+type liveTrace struct {
+	spans []*model.Span
+	last  time.Time
+}
+
+func newAggregator(st store.Store, idle time.Duration, maxLive int, now func() time.Time) *aggregator {
+	a := &aggregator{st: st, idle: idle, maxLive: maxLive, now: now, forced: func(int) {}, summised: func(int) {}}
+	for i := range a.shards {
+		a.shards[i].live = make(map[model.TraceID]*liveTrace)
+	}
+	return a
+}
+
+// add records spans that were just stored. Doc fields are dropped: the
+// aggregator keeps only decoded fields.
+func (a *aggregator) add(spans []model.Span) {
+	now := a.now()
+	for i := range spans {
+		sp := spans[i]
+		sp.Doc = nil
+		sh := &a.shards[sp.TraceID[15]%shards]
+		sh.mu.Lock()
+		lt := sh.live[sp.TraceID]
+		if lt == nil {
+			lt = &liveTrace{}
+			sh.live[sp.TraceID] = lt
+		}
+		lt.spans = append(lt.spans, &sp)
+		lt.last = now
+		sh.mu.Unlock()
+	}
+}
+
+func (a *aggregator) liveCount() int {
+	n := 0
+	for i := range a.shards {
+		a.shards[i].mu.Lock()
+		n += len(a.shards[i].live)
+		a.shards[i].mu.Unlock()
+	}
+	return n
+}
+
+// flush completes the traces idle for longer than the idle time, or all of
+// them when all is true, and stores their summaries. When more traces are
+// live than the cap allows, the least recently updated are completed early.
+func (a *aggregator) flush(ctx context.Context, all bool) error {
+	now := a.now()
+	type done struct {
+		id model.TraceID
+		lt *liveTrace
+	}
+	var out []done
+	var rest []done
+	for i := range a.shards {
+		sh := &a.shards[i]
+		sh.mu.Lock()
+		for id, lt := range sh.live {
+			if all || now.Sub(lt.last) >= a.idle {
+				out = append(out, done{id, lt})
+				delete(sh.live, id)
+			} else if a.maxLive > 0 {
+				rest = append(rest, done{id, lt})
+			}
+		}
+		sh.mu.Unlock()
+	}
+	if over := len(rest) - a.maxLive; a.maxLive > 0 && over > 0 {
+		sort.Slice(rest, func(i, j int) bool { return rest[i].lt.last.Before(rest[j].lt.last) })
+		for _, d := range rest[:over] {
+			sh := &a.shards[d.id[15]%shards]
+			sh.mu.Lock()
+			if sh.live[d.id] == d.lt {
+				delete(sh.live, d.id)
+				out = append(out, d)
+			}
+			sh.mu.Unlock()
+		}
+		a.forced(over)
+	}
+	const batch = 512
+	sums := make([]model.Summary, 0, batch)
+	for len(out) > 0 {
+		n := min(batch, len(out))
+		sums = sums[:0]
+		for _, d := range out[:n] {
+			sum, err := a.summarize(ctx, d.id, d.lt.spans, d.lt.last)
+			if err != nil {
+				return err
+			}
+			sums = append(sums, sum)
+		}
+		if err := a.st.PutSummaries(ctx, sums); err != nil {
+			return err
+		}
+		a.summised(len(sums))
+		out = out[n:]
+	}
+	return nil
+}
+
+// summarize computes the summary of a completed trace. If the trace was
+// summarised before (spans arrived after it completed), the summary is
+// rebuilt from every stored span.
+func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*model.Span, last time.Time) (model.Summary, error) {
+	prev, seen, err := a.st.Summary(ctx, id)
+	if err != nil {
+		return model.Summary{}, err
+	}
+	if seen {
+		if spans, err = loadSpans(ctx, a.st, id); err != nil {
+			return model.Summary{}, err
+		}
+	}
+	sum := trace.Summarize(trace.Dedupe(spans))
+	sum.TraceID = id
+	sum.Updated = float64(last.UnixNano()) / 1e9
+	if seen {
+		sum.Revision = prev.Revision + 1
+	}
+	return sum, nil
+}
+
+// loadSpans reads and decodes every stored span of a trace.
+func loadSpans(ctx context.Context, st store.Store, id model.TraceID) ([]*model.Span, error) {
+	recs, err := st.Trace(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var spans []*model.Span
+	for _, r := range recs {
+		decoded, err := xray.Decode(r.Doc)
+		if err != nil {
+			continue // stored documents were validated; skip one that no longer decodes
+		}
+		for i := range decoded {
+			decoded[i].Doc = nil
+			spans = append(spans, &decoded[i])
+		}
+	}
+	return spans, nil
+}
+
+// recover summarises the traces a crash left pending: spans stored, summary
+// not yet written.
+func (a *aggregator) recover(ctx context.Context) (int, error) {
+	var ids []model.TraceID
+	if err := a.st.Pending(ctx, func(id model.TraceID) bool {
+		ids = append(ids, id)
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	now, total := a.now(), len(ids)
+	for len(ids) > 0 {
+		n := min(512, len(ids))
+		sums := make([]model.Summary, 0, n)
+		for _, id := range ids[:n] {
+			spans, err := loadSpans(ctx, a.st, id)
+			if err != nil {
+				return 0, err
+			}
+			sum, err := a.summarize(ctx, id, spans, now)
+			if err != nil {
+				return 0, err
+			}
+			if len(spans) > 0 {
+				sums = append(sums, sum)
+			}
+		}
+		if err := a.st.PutSummaries(ctx, sums); err != nil {
+			return 0, err
+		}
+		ids = ids[n:]
+	}
+	return total, nil
+}

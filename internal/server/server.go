@@ -1,0 +1,227 @@
+// Package server assembles `fluoro server`: the embedded store, the ingest
+// pipeline, the UDP daemon-protocol listener and the HTTP API, started in
+// order and stopped in reverse.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/fluoro-dev/fluoro/internal/api"
+	"github.com/fluoro-dev/fluoro/internal/ingest"
+	"github.com/fluoro-dev/fluoro/internal/store"
+	"github.com/fluoro-dev/fluoro/internal/store/embedded"
+)
+
+// Config is the server's configuration; cmd/fluoro fills it from flags and
+// the YAML file given with --config.
+type Config struct {
+	// Data is the embedded store's directory.
+	Data string `yaml:"data"`
+	// UDP is the X-Ray daemon protocol address.
+	UDP string `yaml:"udp"`
+	// HTTP is the X-Ray API, /healthz and /metrics address (TCP).
+	HTTP string `yaml:"http"`
+	// Retention is how long traces are kept.
+	Retention time.Duration `yaml:"retention"`
+	// UDPBufferBytes is the kernel receive buffer asked for the UDP socket.
+	UDPBufferBytes int `yaml:"udp_buffer_bytes"`
+	// UDPReaders is how many goroutines read the UDP socket.
+	UDPReaders int `yaml:"udp_readers"`
+	// CacheBytes is the store's block cache.
+	CacheBytes int64 `yaml:"cache_bytes"`
+	// Ingest tunes the pipeline (queue bounds, fsync interval, summary delay).
+	Ingest IngestConfig `yaml:"ingest"`
+}
+
+// IngestConfig is the YAML form of ingest.Config.
+type IngestConfig struct {
+	QueueItems    int           `yaml:"queue_items"`
+	QueueBytes    int           `yaml:"queue_bytes"`
+	Workers       int           `yaml:"workers"`
+	SyncInterval  time.Duration `yaml:"sync_interval"`
+	TraceIdle     time.Duration `yaml:"trace_idle"`
+	MaxLiveTraces int           `yaml:"max_live_traces"`
+}
+
+// Default returns the configuration `fluoro server` runs with when given
+// nothing.
+func Default() Config {
+	return Config{
+		Data:           "./fluoro-data",
+		UDP:            "127.0.0.1:2000",
+		HTTP:           "127.0.0.1:2000",
+		Retention:      720 * time.Hour,
+		UDPBufferBytes: 32 << 20,
+		UDPReaders:     2,
+		CacheBytes:     128 << 20,
+		Ingest: IngestConfig{
+			SyncInterval: 500 * time.Millisecond,
+			TraceIdle:    3 * time.Second,
+		},
+	}
+}
+
+// Validate reports the first invalid setting.
+func (c *Config) Validate() error {
+	if c.Data == "" {
+		return errors.New("data directory must be set")
+	}
+	if _, _, err := net.SplitHostPort(c.UDP); err != nil {
+		return fmt.Errorf("udp address %q: %w", c.UDP, err)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
+		return fmt.Errorf("http address %q: %w", c.HTTP, err)
+	}
+	if c.Retention < time.Hour {
+		return fmt.Errorf("retention %v is shorter than the minimum of 1h", c.Retention)
+	}
+	if c.Ingest.SyncInterval > time.Second {
+		return fmt.Errorf("ingest sync_interval %v is longer than 1s, the documented bound on what a crash loses", c.Ingest.SyncInterval)
+	}
+	return nil
+}
+
+// Server is a running `fluoro server`.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	st       *embedded.Store
+	pipe     *ingest.Pipeline
+	udp      *ingest.UDP
+	http     *http.Server
+	httpLn   net.Listener
+	stopOnce sync.Once
+	stop     chan struct{}
+	bg       sync.WaitGroup
+}
+
+// Start opens the store, summarises what an unclean stop left pending, and
+// starts the listeners. /healthz answers 200 once Start returns.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: log, stop: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			s.closeAll(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	if s.st, err = embedded.Open(cfg.Data, embedded.Options{CacheBytes: cfg.CacheBytes}); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fluoro_store_disk_bytes", Help: "Bytes the store uses on disk."},
+			func() float64 { return float64(s.st.Stats().DiskBytes) }))
+	s.pipe, err = ingest.New(s.st, ingest.Config{
+		QueueItems: cfg.Ingest.QueueItems, QueueBytes: cfg.Ingest.QueueBytes, Workers: cfg.Ingest.Workers,
+		SyncInterval: cfg.Ingest.SyncInterval, TraceIdle: cfg.Ingest.TraceIdle, MaxLiveTraces: cfg.Ingest.MaxLiveTraces,
+		Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.expire(ctx)
+	if err := s.pipe.Start(ctx); err != nil {
+		return nil, err
+	}
+	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log})
+	if s.udp, err = ingest.ListenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, s.pipe); err != nil {
+		return nil, err
+	}
+	if s.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
+		return nil, fmt.Errorf("listen http: %w", err)
+	}
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	s.bg.Add(2)
+	go func() {
+		defer s.bg.Done()
+		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	go s.retentionLoop()
+	handler.SetReady()
+	log.Info("fluoro server ready", "udp", s.udp.Addr().String(), "http", s.httpLn.Addr().String(), "data", cfg.Data,
+		"retention", cfg.Retention.String())
+	return s, nil
+}
+
+// UDPAddr and HTTPAddr are the bound listener addresses.
+func (s *Server) UDPAddr() net.Addr  { return s.udp.Addr() }
+func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
+
+// Store is the server's store, for tests.
+func (s *Server) Store() store.Store { return s.st }
+
+func (s *Server) retentionLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.expire(context.Background())
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// expire deletes traces older than the retention period.
+func (s *Server) expire(ctx context.Context) {
+	cutoff := time.Now().Add(-s.cfg.Retention).Unix()
+	if cutoff <= 0 {
+		return
+	}
+	if err := s.st.DeleteBefore(ctx, uint32(cutoff)); err != nil {
+		s.log.Error("delete expired traces", "err", err)
+	}
+}
+
+// Shutdown stops accepting data, writes everything accepted, and closes the
+// store: after it returns, every accepted document is on disk.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.closeAll(ctx)
+}
+
+func (s *Server) closeAll(ctx context.Context) error {
+	var errs []error
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		if s.udp != nil {
+			errs = append(errs, s.udp.Close())
+		}
+		if s.http != nil {
+			errs = append(errs, s.http.Shutdown(ctx))
+		} else if s.httpLn != nil {
+			s.httpLn.Close()
+		}
+		s.bg.Wait()
+		if s.pipe != nil {
+			errs = append(errs, s.pipe.Close(ctx))
+		}
+		if s.st != nil {
+			errs = append(errs, s.st.Close())
+		}
+	})
+	return errors.Join(errs...)
+}

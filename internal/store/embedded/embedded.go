@@ -1,0 +1,469 @@
+// Package embedded is Fluoro's default storage engine: one directory on the
+// local disk, held by a Pebble LSM tree. The key layout puts every span of a
+// trace side by side and orders traces by the start second their X-Ray id
+// carries, so a trace is one short prefix scan, summaries scan by time, and
+// retention is a range deletion that drops whole files. See
+// docs/storage-format.md.
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable/block"
+
+	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/store"
+)
+
+// Key prefixes. Trace ids follow in binary (16 bytes), span ids after them (8).
+const (
+	prefixMeta    = 0x00
+	prefixSpan    = 0x01
+	prefixSummary = 0x02
+	prefixPending = 0x03
+)
+
+// Magic and version of the store, written under the meta key "format".
+const (
+	formatMagic   = "FLUORO-EMBEDDED"
+	formatVersion = 1
+)
+
+// Span value header: a flags byte, then the parent id (8 bytes, big endian),
+// then the document.
+const (
+	flagInProgress  = 1 << 0
+	flagIndependent = 1 << 1
+	spanHeaderLen   = 9
+)
+
+// Options tune the engine. The zero value is usable.
+type Options struct {
+	// CacheBytes is the block cache size (default 128 MiB).
+	CacheBytes int64
+	// MemTableBytes is the size of one memtable (default 64 MiB).
+	MemTableBytes uint64
+}
+
+// Store is the embedded engine. It implements store.Store.
+type Store struct {
+	db    *pebble.DB
+	cache *pebble.Cache
+
+	mu     sync.RWMutex // guards closed against use after Close
+	closed bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens or creates the store in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = 128 << 20
+	}
+	if opts.MemTableBytes == 0 {
+		opts.MemTableBytes = 64 << 20
+	}
+	cache := pebble.NewCache(opts.CacheBytes)
+	po := &pebble.Options{
+		Cache:                       cache,
+		MemTableSize:                opts.MemTableBytes,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       1000,
+		LBaseMaxBytes:               256 << 20,
+		Merger:                      spanMerger,
+		Logger:                      quietLogger{},
+	}
+	for i := range po.Levels {
+		po.Levels[i].BlockSize = 32 << 10
+		po.Levels[i].IndexBlockSize = 64 << 10
+		po.Levels[i].Compression = func() *block.CompressionProfile { return block.ZstdCompression }
+	}
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		cache.Unref()
+		return nil, fmt.Errorf("open embedded store: %w", err)
+	}
+	s := &Store{db: db, cache: cache}
+	if err := s.checkFormat(); err != nil {
+		db.Close()
+		cache.Unref()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) checkFormat() error {
+	key := append([]byte{prefixMeta}, "format"...)
+	want := binary.BigEndian.AppendUint32([]byte(formatMagic), formatVersion)
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return s.db.Set(key, want, pebble.Sync)
+	}
+	if err != nil {
+		return fmt.Errorf("read store format: %w", err)
+	}
+	defer closer.Close()
+	if !bytes.Equal(v, want) {
+		return fmt.Errorf("store format %q is not %s version %d", v, formatMagic, formatVersion)
+	}
+	return nil
+}
+
+func (s *Store) use() (func(), error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, store.ErrClosed
+	}
+	return s.mu.RUnlock, nil
+}
+
+func spanKey(dst []byte, tid model.TraceID, sid model.SpanID) []byte {
+	dst = append(dst, prefixSpan)
+	dst = append(dst, tid[:]...)
+	return binary.BigEndian.AppendUint64(dst, uint64(sid))
+}
+
+func traceKey(dst []byte, prefix byte, tid model.TraceID) []byte {
+	dst = append(dst, prefix)
+	return append(dst, tid[:]...)
+}
+
+// epochKey is the first key of prefix at or after start second epoch.
+func epochKey(prefix byte, epoch uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte{prefix}, epoch)
+}
+
+// Append implements store.Store.
+func (s *Store) Append(_ context.Context, spans []model.Span) error {
+	done, err := s.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	b := s.db.NewBatch()
+	defer b.Close()
+	var key, val []byte
+	var last model.TraceID
+	for i := range spans {
+		sp := &spans[i]
+		key = spanKey(key[:0], sp.TraceID, sp.Root.ID)
+		var flags byte
+		if sp.Root.InProgress {
+			flags |= flagInProgress
+		}
+		if sp.Independent {
+			flags |= flagIndependent
+		}
+		val = append(val[:0], flags)
+		val = binary.BigEndian.AppendUint64(val, uint64(sp.Root.ParentID))
+		val = append(val, sp.Doc...)
+		if err := b.Merge(key, val, nil); err != nil {
+			return fmt.Errorf("append span: %w", err)
+		}
+		if i == 0 || false && sp.TraceID != last {
+			last = sp.TraceID
+			if err := b.Set(traceKey(key[:0], prefixPending, sp.TraceID), nil, nil); err != nil {
+				return fmt.Errorf("append span: %w", err)
+			}
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("append spans: %w", err)
+	}
+	return nil
+}
+
+// Trace implements store.Store.
+func (s *Store) Trace(_ context.Context, id model.TraceID) ([]store.Record, error) {
+	done, err := s.use()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	lower := traceKey(nil, prefixSpan, id)
+	upper := traceKey(nil, prefixSpan, id)
+	upper = append(upper, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, fmt.Errorf("read trace: %w", err)
+	}
+	defer it.Close()
+	var out []store.Record
+	for it.First(); it.Valid(); it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != 1+16+8 || len(v) < spanHeaderLen {
+			return nil, fmt.Errorf("read trace %s: corrupt span entry", id)
+		}
+		out = append(out, store.Record{
+			ID:          model.SpanID(binary.BigEndian.Uint64(k[17:])),
+			ParentID:    model.SpanID(binary.BigEndian.Uint64(v[1:9])),
+			InProgress:  v[0]&flagInProgress != 0,
+			Independent: v[0]&flagIndependent != 0,
+			Doc:         bytes.Clone(v[spanHeaderLen:]),
+		})
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("read trace: %w", err)
+	}
+	return out, nil
+}
+
+// PutSummaries implements store.Store.
+func (s *Store) PutSummaries(_ context.Context, sums []model.Summary) error {
+	done, err := s.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	b := s.db.NewBatch()
+	defer b.Close()
+	var key, val []byte
+	for i := range sums {
+		val = store.AppendSummary(val[:0], &sums[i])
+		key = traceKey(key[:0], prefixSummary, sums[i].TraceID)
+		if err := b.Set(key, val, nil); err != nil {
+			return fmt.Errorf("put summary: %w", err)
+		}
+		key = traceKey(key[:0], prefixPending, sums[i].TraceID)
+		if err := b.Delete(key, nil); err != nil {
+			return fmt.Errorf("put summary: %w", err)
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("put summaries: %w", err)
+	}
+	return nil
+}
+
+// Summary implements store.Store.
+func (s *Store) Summary(_ context.Context, id model.TraceID) (model.Summary, bool, error) {
+	done, err := s.use()
+	if err != nil {
+		return model.Summary{}, false, err
+	}
+	defer done()
+	v, closer, err := s.db.Get(traceKey(nil, prefixSummary, id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return model.Summary{}, false, nil
+	}
+	if err != nil {
+		return model.Summary{}, false, fmt.Errorf("read summary: %w", err)
+	}
+	defer closer.Close()
+	var sum model.Summary
+	if err := store.DecodeSummary(id, v, &sum); err != nil {
+		return model.Summary{}, false, fmt.Errorf("read summary of %s: %w", id, err)
+	}
+	return sum, true, nil
+}
+
+// Summaries implements store.Store.
+func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*model.Summary) bool) error {
+	done, err := s.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	upper := epochKey(prefixSummary, q.To)
+	if q.To == 0 || q.From >= q.To {
+		return nil
+	}
+	if q.After != nil {
+		if a := traceKey(nil, prefixSummary, *q.After); bytes.Compare(a, upper) < 0 {
+			upper = a
+		}
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: epochKey(prefixSummary, q.From), UpperBound: upper})
+	if err != nil {
+		return fmt.Errorf("scan summaries: %w", err)
+	}
+	defer it.Close()
+	var sum model.Summary
+	n := 0
+	for it.Last(); it.Valid(); it.Prev() {
+		if n++; n%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		k := it.Key()
+		if len(k) != 17 {
+			return fmt.Errorf("scan summaries: corrupt key")
+		}
+		var id model.TraceID
+		copy(id[:], k[1:])
+		if err := store.DecodeSummary(id, it.Value(), &sum); err != nil {
+			return fmt.Errorf("scan summaries: %s: %w", id, err)
+		}
+		if !fn(&sum) {
+			break
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("scan summaries: %w", err)
+	}
+	return nil
+}
+
+// Pending implements store.Store.
+func (s *Store) Pending(_ context.Context, fn func(model.TraceID) bool) error {
+	done, err := s.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPending}, UpperBound: []byte{prefixPending + 1}})
+	if err != nil {
+		return fmt.Errorf("scan pending: %w", err)
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		var id model.TraceID
+		copy(id[:], it.Key()[1:])
+		if !fn(id) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+// DeleteBefore implements store.Store.
+func (s *Store) DeleteBefore(_ context.Context, epoch uint32) error {
+	done, err := s.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, p := range []byte{prefixSpan, prefixSummary, prefixPending} {
+		if err := b.DeleteRange([]byte{p}, epochKey(p, epoch), nil); err != nil {
+			return fmt.Errorf("delete expired: %w", err)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("delete expired: %w", err)
+	}
+	// Range deletions drop whole files in "delete-only" compactions; ask for
+	// the space back now rather than at the next write-driven compaction.
+	// Compact each deleted range alone: one range from the first span to the
+	// last pending mark would rewrite every live span and summary too.
+	for _, p := range []byte{prefixSpan, prefixSummary, prefixPending} {
+		if err := s.db.Compact(context.Background(), []byte{p}, epochKey(p, epoch), false); err != nil {
+			return fmt.Errorf("compact expired: %w", err)
+		}
+	}
+	return nil
+}
+
+// Sync implements store.Store.
+func (s *Store) Sync() error {
+	done, err := s.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("sync store: %w", err)
+	}
+	return nil
+}
+
+// Stats implements store.Store.
+func (s *Store) Stats() store.Stats {
+	done, err := s.use()
+	if err != nil {
+		return store.Stats{}
+	}
+	defer done()
+	m := s.db.Metrics()
+	return store.Stats{DiskBytes: int64(m.DiskSpaceUsage())}
+}
+
+// Flush writes memtables to files, so that size measurements see the
+// compressed form. Benchmarks and tests use it.
+func (s *Store) Flush() error {
+	done, err := s.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return s.db.Flush()
+}
+
+// Compact compacts the whole key space. Benchmarks use it.
+func (s *Store) Compact() error {
+	done, err := s.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return s.db.Compact(context.Background(), []byte{0}, []byte{0xff}, true)
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	s.closed = true
+	err := s.db.Close()
+	s.cache.Unref()
+	if err != nil {
+		return fmt.Errorf("close embedded store: %w", err)
+	}
+	return nil
+}
+
+// spanMerger resolves several writes of one span: a complete document wins
+// over an in-progress one; otherwise the newer write wins. Its name is
+// recorded in the store's options file and must never change.
+var spanMerger = &pebble.Merger{
+	Name: "fluoro.span.v1",
+	Merge: func(_, value []byte) (pebble.ValueMerger, error) {
+		return &spanMerge{val: bytes.Clone(value)}, nil
+	},
+}
+
+type spanMerge struct{ val []byte }
+
+func complete(v []byte) bool { return len(v) > 0 && v[0]&flagInProgress == 0 }
+
+func (m *spanMerge) MergeNewer(v []byte) error {
+	if complete(v) || !complete(m.val) {
+		m.val = append(m.val[:0], v...)
+	}
+	return nil
+}
+
+func (m *spanMerge) MergeOlder(v []byte) error {
+	if complete(v) && !complete(m.val) {
+		m.val = append(m.val[:0], v...)
+	}
+	return nil
+}
+
+func (m *spanMerge) Finish(bool) ([]byte, io.Closer, error) { return m.val, nil, nil }
+
+// quietLogger keeps Pebble's informational chatter out of Fluoro's log and
+// passes errors through.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
+}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}

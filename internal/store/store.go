@@ -1,0 +1,74 @@
+// Package store defines the storage seam: what Fluoro asks of a storage
+// engine. Engines live in sub-packages (pebble: the embedded default); every
+// engine passes the conformance suite in storetest.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/fluoro-dev/fluoro/internal/model"
+)
+
+// ErrClosed is returned by calls on a closed store.
+var ErrClosed = errors.New("store is closed")
+
+// Record is one stored span document.
+type Record struct {
+	ID          model.SpanID
+	ParentID    model.SpanID
+	Independent bool
+	InProgress  bool
+	Doc         []byte
+}
+
+// SummaryQuery selects trace summaries by the start second carried in the
+// trace id: From inclusive, To exclusive (epoch seconds).
+type SummaryQuery struct {
+	From, To uint32
+	// After resumes a scan: only traces ordered strictly after it are
+	// returned. The scan runs newest first, so "after" means older.
+	After *model.TraceID
+}
+
+// Store persists span documents and trace summaries.
+//
+// Writes are durable once Sync returns; between Syncs a crash may lose what
+// was written since the last one. Implementations are safe for concurrent use.
+type Store interface {
+	// Append stores spans and marks their traces pending (see Pending). A
+	// span replaces a stored span with the same trace and id, except that an
+	// in-progress span never replaces a complete one. Spans need not be
+	// sorted; the Doc slices are not retained.
+	Append(ctx context.Context, spans []model.Span) error
+	// Trace returns every stored span of a trace, ordered by id; an
+	// unknown trace yields no records and no error.
+	Trace(ctx context.Context, id model.TraceID) ([]Record, error)
+	// PutSummaries stores summaries, replacing earlier ones of the same
+	// traces, and clears their traces' pending marks.
+	PutSummaries(ctx context.Context, sums []model.Summary) error
+	// Summary returns a trace's stored summary; ok is false if it has none.
+	Summary(ctx context.Context, id model.TraceID) (sum model.Summary, ok bool, err error)
+	// Summaries calls fn with the summaries q selects, newest trace id
+	// first, until fn returns false. The summary passed to fn is valid only
+	// during the call.
+	Summaries(ctx context.Context, q SummaryQuery, fn func(*model.Summary) bool) error
+	// Pending calls fn for each trace with spans appended but no summary put
+	// since, until fn returns false: what a restart after a crash must
+	// summarise again.
+	Pending(ctx context.Context, fn func(model.TraceID) bool) error
+	// DeleteBefore removes spans, summaries and pending marks of traces whose
+	// id carries a start second before epoch.
+	DeleteBefore(ctx context.Context, epoch uint32) error
+	// Sync makes everything written so far durable.
+	Sync() error
+	// Stats reports the engine's size on disk and counts, for /metrics.
+	Stats() Stats
+	// Close syncs and releases the store. Calls after Close return ErrClosed.
+	Close() error
+}
+
+// Stats is a snapshot of an engine's size.
+type Stats struct {
+	DiskBytes int64
+}

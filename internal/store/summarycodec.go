@@ -1,0 +1,228 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/fluoro-dev/fluoro/internal/model"
+)
+
+// summaryVersion is the first byte of every encoded summary.
+const summaryVersion = 1
+
+// AppendSummary appends the binary encoding of s to dst, for engines that
+// store summaries as opaque values. The trace id is not encoded: engines key
+// summaries by it. The layout is documented in docs/storage-format.md.
+func AppendSummary(dst []byte, s *model.Summary) []byte {
+	dst = append(dst, summaryVersion)
+	for _, f := range [...]float64{s.Start, s.End, s.ResponseTime, s.Updated} {
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(f))
+	}
+	var flags byte
+	for i, b := range [...]bool{s.HasFault, s.HasError, s.HasThrottle, s.IsPartial, s.HTTP.Traced} {
+		if b {
+			flags |= 1 << i
+		}
+	}
+	dst = append(dst, flags)
+	dst = binary.AppendUvarint(dst, uint64(s.Revision))
+	dst = binary.AppendUvarint(dst, uint64(s.Spans))
+	dst = appendStrings(dst, s.HTTP.Method, s.HTTP.URL, s.HTTP.UserAgent, s.HTTP.ClientIP)
+	dst = binary.AppendUvarint(dst, uint64(s.HTTP.Status))
+
+	index := make(map[model.ServiceID]int, len(s.Services))
+	dst = binary.AppendUvarint(dst, uint64(len(s.Services)))
+	for i, svc := range s.Services {
+		index[svc] = i
+		dst = appendStrings(dst, svc.Name, svc.Type, svc.AccountID)
+	}
+	ref := func(dst []byte, svcs []model.ServiceID) []byte {
+		dst = binary.AppendUvarint(dst, uint64(len(svcs)))
+		for _, svc := range svcs {
+			i, ok := index[svc]
+			if !ok {
+				panic(fmt.Sprintf("summary of %s refers to service %v missing from Services", s.TraceID, svc))
+			}
+			dst = binary.AppendUvarint(dst, uint64(i))
+		}
+		return dst
+	}
+	if s.EntryPoint != nil {
+		dst = ref(dst, []model.ServiceID{*s.EntryPoint})
+	} else {
+		dst = ref(dst, nil)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(s.Annotations)))
+	for _, a := range s.Annotations {
+		dst = appendStrings(dst, a.Key)
+		dst = append(dst, byte(a.Value.Kind))
+		switch a.Value.Kind {
+		case model.String:
+			dst = appendStrings(dst, a.Value.Str)
+		case model.Number:
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(a.Value.Num))
+		case model.Bool:
+			b := byte(0)
+			if a.Value.Bool {
+				b = 1
+			}
+			dst = append(dst, b)
+		}
+		dst = ref(dst, a.Services)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(s.Users)))
+	for _, u := range s.Users {
+		dst = appendStrings(dst, u.Name)
+		dst = ref(dst, u.Services)
+	}
+	for _, list := range [][]string{s.ResourceARNs, s.InstanceIDs, s.AvailabilityZones} {
+		dst = binary.AppendUvarint(dst, uint64(len(list)))
+		dst = appendStrings(dst, list...)
+	}
+	return dst
+}
+
+func appendStrings(dst []byte, ss ...string) []byte {
+	for _, s := range ss {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+var errSummary = errors.New("decode summary: corrupt encoding")
+
+// DecodeSummary decodes what AppendSummary encoded into s, for trace id.
+// Strings are copied out of b.
+func DecodeSummary(id model.TraceID, b []byte, s *model.Summary) error {
+	d := decoder{b: b}
+	if d.byte() != summaryVersion {
+		return fmt.Errorf("decode summary: unknown version")
+	}
+	*s = model.Summary{TraceID: id}
+	s.Start, s.End, s.ResponseTime, s.Updated = d.float(), d.float(), d.float(), d.float()
+	flags := d.byte()
+	s.HasFault, s.HasError, s.HasThrottle, s.IsPartial = flags&1 != 0, flags&2 != 0, flags&4 != 0, flags&8 != 0
+	s.HTTP.Traced = flags&16 != 0
+	s.Revision, s.Spans = int(d.uvarint()), int(d.uvarint())
+	s.HTTP.Method, s.HTTP.URL, s.HTTP.UserAgent, s.HTTP.ClientIP = d.str(), d.str(), d.str(), d.str()
+	s.HTTP.Status = int(d.uvarint())
+	if n := d.count(); n > 0 {
+		s.Services = make([]model.ServiceID, n)
+		for i := range s.Services {
+			s.Services[i] = model.ServiceID{Name: d.str(), Type: d.str(), AccountID: d.str()}
+		}
+	}
+	refs := func() []model.ServiceID {
+		n := d.count()
+		if n == 0 {
+			return nil
+		}
+		out := make([]model.ServiceID, 0, n)
+		for range n {
+			i := d.uvarint()
+			if i >= uint64(len(s.Services)) {
+				d.err = errSummary
+				return nil
+			}
+			out = append(out, s.Services[i])
+		}
+		return out
+	}
+	if ep := refs(); len(ep) == 1 {
+		s.EntryPoint = &ep[0]
+	}
+	if n := d.count(); n > 0 {
+		s.Annotations = make([]model.SummaryAnnotation, n)
+		for i := range s.Annotations {
+			a := &s.Annotations[i]
+			a.Key = d.str()
+			a.Value.Kind = model.ValueKind(d.byte())
+			switch a.Value.Kind {
+			case model.String:
+				a.Value.Str = d.str()
+			case model.Number:
+				a.Value.Num = d.float()
+			case model.Bool:
+				a.Value.Bool = d.byte() == 1
+			default:
+				d.err = errSummary
+			}
+			a.Services = refs()
+		}
+	}
+	if n := d.count(); n > 0 {
+		s.Users = make([]model.SummaryUser, n)
+		for i := range s.Users {
+			s.Users[i].Name = d.str()
+			s.Users[i].Services = refs()
+		}
+	}
+	for _, list := range []*[]string{&s.ResourceARNs, &s.InstanceIDs, &s.AvailabilityZones} {
+		if n := d.count(); n > 0 {
+			*list = make([]string, n)
+			for i := range *list {
+				(*list)[i] = d.str()
+			}
+		}
+	}
+	return d.err
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) < 1 {
+		d.err = errSummary
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) float() float64 {
+	if len(d.b) < 8 {
+		d.err = errSummary
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errSummary
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a length and bounds it by the bytes left, so corrupt input
+// cannot make a huge allocation.
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = errSummary
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) str() string {
+	n := d.count()
+	if d.err != nil {
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
