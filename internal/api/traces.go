@@ -236,4 +236,3 @@ func epochCeil(t float64) uint32 {
 	}
 	return uint32(math.Ceil(t))
 }
-

@@ -44,7 +44,10 @@ func startServer(t *testing.T, dir string) *server.Server {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // apiClient is the official AWS SDK's X-Ray client pointed at s, with the
 // default retryer.
@@ -355,11 +358,11 @@ func TestPutTraceSegments(t *testing.T) {
 	sub := fmt.Sprintf(`{"type":"subsegment","trace_id":%q,"id":"b000000000000001","parent_id":"a000000000000001","name":"worker-call","start_time":%f,"end_time":%f,"namespace":"remote","http":{"request":{"traced":true}}}`, tid, now, now+0.06)
 	oldDoc := fmt.Sprintf(`{"trace_id":%q,"id":"c000000000000001","name":"api","start_time":%f,"end_time":%f}`, old, now-40*86400, now-40*86400+1)
 	bad := map[string]string{
-		`{"trace_id":"1-bad","id":"d000000000000001","name":"x","start_time":1,"end_time":2}`:                     "InvalidTraceId",
-		fmt.Sprintf(`{"trace_id":%q,"name":"x","start_time":1,"end_time":2}`, tid):                                "MissingId",
-		fmt.Sprintf(`{"trace_id":%q,"id":"d000000000000003","name":"bad<name>","start_time":1,"end_time":2}`, tid): "InvalidName",
-		fmt.Sprintf(`{"trace_id":%q,"id":"d000000000000004","name":"x","start_time":1}`, tid):                     "InvalidTimes",
-		fmt.Sprintf(`{"type":"subsegment","trace_id":%q,"id":"d000000000000005","name":"x","start_time":1,"end_time":2}`, tid): "MissingParentId",
+		`{"trace_id":"1-bad","id":"d000000000000001","name":"x","start_time":1,"end_time":2}`:                                      "InvalidTraceId",
+		fmt.Sprintf(`{"trace_id":%q,"name":"x","start_time":1,"end_time":2}`, tid):                                                 "MissingId",
+		fmt.Sprintf(`{"trace_id":%q,"id":"d000000000000003","name":"bad<name>","start_time":1,"end_time":2}`, tid):                 "InvalidName",
+		fmt.Sprintf(`{"trace_id":%q,"id":"d000000000000004","name":"x","start_time":1}`, tid):                                      "InvalidTimes",
+		fmt.Sprintf(`{"type":"subsegment","trace_id":%q,"id":"d000000000000005","name":"x","start_time":1,"end_time":2}`, tid):     "MissingParentId",
 		fmt.Sprintf(`{"trace_id":%q,"id":"d000000000000006","name":"x","start_time":1,"end_time":2,"annotations":{"k":[1]}}`, tid): "InvalidAnnotation",
 		`{"trace_id": `: "InvalidJSON",
 		fmt.Sprintf(`{"trace_id":%q,"id":"d000000000000008","name":"x","start_time":1,"end_time":2,"metadata":{"pad":%q}}`, tid, strings.Repeat("x", 70000)): "SegmentTooLarge",
