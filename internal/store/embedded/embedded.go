@@ -171,7 +171,7 @@ func (s *Store) Append(_ context.Context, spans []model.Span) error {
 		if err := b.Merge(key, val, nil); err != nil {
 			return fmt.Errorf("append span: %w", err)
 		}
-		if i == 0 || false && sp.TraceID != last {
+		if i == 0 || sp.TraceID != last {
 			last = sp.TraceID
 			if err := b.Set(traceKey(key[:0], prefixPending, sp.TraceID), nil, nil); err != nil {
 				return fmt.Errorf("append span: %w", err)

@@ -1,0 +1,262 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/store"
+	"github.com/fluoro-dev/fluoro/internal/store/storetest"
+)
+
+// testOptions keep the engine small: the suite opens dozens of stores.
+var testOptions = Options{CacheBytes: 8 << 20, MemTableBytes: 4 << 20}
+
+func TestConformance(t *testing.T) {
+	root := t.TempDir()
+	storetest.Run(t, func(t *testing.T, name string) store.Store {
+		s, err := Open(filepath.Join(root, t.Name(), name), testOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func openTest(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestFormatCheck(t *testing.T) {
+	metaKey := append([]byte{prefixMeta}, "format"...)
+	check := func(name string, value []byte) {
+		t.Helper()
+		dir := t.TempDir()
+		s := openTest(t, dir)
+		if err := s.db.Set(metaKey, value, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s2, err := Open(dir, testOptions)
+		if err == nil {
+			s2.Close()
+			t.Errorf("%s: Open succeeded, want a format error", name)
+			return
+		}
+		if !strings.Contains(err.Error(), "format") {
+			t.Errorf("%s: Open error %q does not mention the format", name, err)
+		}
+		// The failed Open released the directory: the key can be repaired.
+		db, err := pebble.Open(dir, &pebble.Options{Merger: spanMerger, Logger: quietLogger{}})
+		if err != nil {
+			t.Fatalf("%s: reopen with pebble after a failed Open: %v", name, err)
+		}
+		db.Close()
+	}
+	check("next version", binary.BigEndian.AppendUint32([]byte(formatMagic), formatVersion+1))
+	check("version 0", binary.BigEndian.AppendUint32([]byte(formatMagic), 0))
+	check("other magic", binary.BigEndian.AppendUint32([]byte("FLUORO-POSTGRES"), formatVersion))
+	check("truncated", []byte(formatMagic))
+	check("empty", nil)
+
+	// A fresh store writes the format and opens again.
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir)
+	v, closer, err := s.db.Get(metaKey)
+	if err != nil {
+		t.Fatalf("read format key: %v", err)
+	}
+	defer closer.Close()
+	if want := binary.BigEndian.AppendUint32([]byte(formatMagic), formatVersion); string(v) != string(want) {
+		t.Errorf("format key = %q, want %q", v, want)
+	}
+}
+
+// TestSpanMerger feeds the merger every sequence of up to four writes of one
+// span, in both directions Pebble may merge them: the result must be the last
+// complete write, or the last write if none is complete.
+func TestSpanMerger(t *testing.T) {
+	complete := []byte{0, 0, 0, 0, 0, 0, 0, 0, 0}
+	open := []byte{flagInProgress, 0, 0, 0, 0, 0, 0, 0, 0}
+	check := func(writes [][]byte) {
+		t.Helper()
+		want := writes[len(writes)-1]
+		for _, w := range writes {
+			if w[0]&flagInProgress == 0 {
+				want = w
+			}
+		}
+		last := len(writes) - 1
+		// Oldest first: Merge the oldest, then MergeNewer.
+		m, err := spanMerger.Merge(nil, writes[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range writes[1:] {
+			if err := m.MergeNewer(w); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _, err := m.Finish(true)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%q oldest first: got %q, %v; want %q", writes, got, err, want)
+		}
+		// Newest first: Merge the newest, then MergeOlder.
+		m, err = spanMerger.Merge(nil, writes[last])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := last - 1; i >= 0; i-- {
+			if err := m.MergeOlder(writes[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _, err = m.Finish(true)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%q newest first: got %q, %v; want %q", writes, got, err, want)
+		}
+	}
+	for n := 1; n <= 4; n++ {
+		for bits := range 1 << n {
+			writes := make([][]byte, n)
+			for i := range writes {
+				base := complete
+				if bits&(1<<i) != 0 {
+					base = open
+				}
+				writes[i] = append(bytes.Clone(base), byte('a'+i)) // distinct documents
+			}
+			check(writes)
+		}
+	}
+}
+
+// TestMergeAcrossFiles checks the replacement rule when the versions of a
+// span sit in different memtables and files and meet in compactions.
+func TestMergeAcrossFiles(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	ctx := context.Background()
+	tid := storetest.TraceID(1_767_225_600, 1)
+	c1 := storetest.Span(tid, 1, 0, "complete-1")
+	c2 := storetest.Span(tid, 1, 0, "complete-2")
+	o1 := storetest.InProgress(storetest.Span(tid, 1, 0, "open-1"))
+	o2 := storetest.InProgress(storetest.Span(tid, 1, 0, "open-2"))
+	steps := []struct {
+		span model.Span
+		want model.Span
+	}{{o1, o1}, {c1, c1}, {o2, c1}, {c2, c2}, {o1, c2}}
+	for i, st := range steps {
+		if err := s.Append(ctx, []model.Span{st.span}); err != nil {
+			t.Fatal(err)
+		}
+		check := func(when string) {
+			t.Helper()
+			recs, err := s.Trace(ctx, tid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := storetest.Record(st.want)
+			if len(recs) != 1 || string(recs[0].Doc) != string(want.Doc) || recs[0].InProgress != want.InProgress {
+				t.Errorf("step %d %s: got %+v, want %s", i, when, recs, want.Doc)
+			}
+		}
+		check("in memtable")
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		check("after Flush")
+		if i%2 == 1 {
+			if err := s.Compact(); err != nil {
+				t.Fatal(err)
+			}
+			check("after Compact")
+		}
+	}
+}
+
+// TestDeleteBeforeFreesDisk checks that retention gives disk space back
+// without waiting for later writes.
+//
+// Pebble keeps a few obsolete WAL files for reuse, and DiskBytes counts them;
+// a small memtable keeps them small beside the data.
+func TestDeleteBeforeFreesDisk(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{CacheBytes: 8 << 20, MemTableBytes: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 8))
+	const epoch0, seconds, tracesPerSecond, spansPerTrace = 1_767_225_600, 100, 40, 10
+	doc := make([]byte, 300)
+	var sums []model.Summary
+	for sec := range uint32(seconds) {
+		var spans []model.Span
+		for tr := range tracesPerSecond {
+			tid := storetest.TraceID(epoch0+sec, rng.Uint64())
+			for range spansPerTrace {
+				sp := storetest.Span(tid, model.SpanID(rng.Uint64()), 0, "x")
+				for j := range doc {
+					doc[j] = 'a' + byte(rng.IntN(26)) // incompressible enough
+				}
+				sp.Doc = fmt.Appendf(nil, `{"id":%q,"pad":%q}`, sp.Root.ID, doc)
+				spans = append(spans, sp)
+			}
+			sums = append(sums, storetest.SmallSummary(tid, tr))
+		}
+		if err := s.Append(ctx, spans); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutSummaries(ctx, sums); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats().DiskBytes
+	const dataBytes = seconds * tracesPerSecond * spansPerTrace * 300
+	if before < dataBytes/2 {
+		t.Fatalf("DiskBytes %d after writing %d bytes of documents", before, dataBytes)
+	}
+	// Keep the newest tenth.
+	if err := s.DeleteBefore(ctx, epoch0+seconds*9/10); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Obsolete files are deleted in the background: poll.
+	limit := before / 2
+	deadline := time.Now().Add(10 * time.Second)
+	after := s.Stats().DiskBytes
+	for after > limit && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		after = s.Stats().DiskBytes
+	}
+	if after > limit {
+		t.Errorf("DiskBytes after deleting 90%% of the data: %d, want at most %d (before: %d)", after, limit, before)
+	}
+	t.Logf("DiskBytes: %d before DeleteBefore, %d after", before, after)
+}
