@@ -70,5 +70,8 @@ type Store interface {
 
 // Stats is a snapshot of an engine's size.
 type Stats struct {
+	// DiskBytes is everything the engine has on disk, logs included.
 	DiskBytes int64
+	// TableBytes is the size of the stored data alone, after compression.
+	TableBytes int64
 }

@@ -4,12 +4,12 @@ package xray
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
 )
@@ -40,94 +40,31 @@ type DocError struct {
 
 func (e *DocError) Error() string { return e.Code + ": " + e.Message }
 
-// wire mirrors the fields of a segment document that Fluoro reads. Unknown
-// fields are ignored; fields with several wire forms are RawMessage.
-type wire struct {
-	Name        *string                    `json:"name"`
-	ID          *string                    `json:"id"`
-	TraceID     *string                    `json:"trace_id"`
-	ParentID    *string                    `json:"parent_id"`
-	Type        string                     `json:"type"`
-	StartTime   json.RawMessage            `json:"start_time"`
-	EndTime     json.RawMessage            `json:"end_time"`
-	InProgress  bool                       `json:"in_progress"`
-	Origin      string                     `json:"origin"`
-	Namespace   string                     `json:"namespace"`
-	User        string                     `json:"user"`
-	ResourceARN string                     `json:"resource_arn"`
-	Fault       bool                       `json:"fault"`
-	Error       bool                       `json:"error"`
-	Throttle    bool                       `json:"throttle"`
-	HTTP        *wireHTTP                  `json:"http"`
-	AWS         *wireAWS                   `json:"aws"`
-	SQL         *wireSQL                   `json:"sql"`
-	Cause       json.RawMessage            `json:"cause"`
-	Annotations map[string]json.RawMessage `json:"annotations"`
-	Subsegments []wire                     `json:"subsegments"`
-}
-
-type wireHTTP struct {
-	Request *struct {
-		Method    string `json:"method"`
-		URL       string `json:"url"`
-		UserAgent string `json:"user_agent"`
-		ClientIP  string `json:"client_ip"`
-		Traced    bool   `json:"traced"`
-	} `json:"request"`
-	Response *struct {
-		Status json.RawMessage `json:"status"`
-	} `json:"response"`
-}
-
-type wireAWS struct {
-	AccountID string `json:"account_id"`
-	EC2       *struct {
-		InstanceID       string `json:"instance_id"`
-		AvailabilityZone string `json:"availability_zone"`
-	} `json:"ec2"`
-	Operation  string `json:"operation"`
-	Region     string `json:"region"`
-	TableName  string `json:"table_name"`
-	QueueURL   string `json:"queue_url"`
-	BucketName string `json:"bucket_name"`
-	Function   string `json:"function_name"`
-}
-
-type wireSQL struct {
-	URL            string `json:"url"`
-	SanitizedQuery string `json:"sanitized_query"`
-	DatabaseType   string `json:"database_type"`
-	User           string `json:"user"`
-}
-
-type wireCause struct {
-	Exceptions []struct {
-		ID      string `json:"id"`
-		Type    string `json:"type"`
-		Message string `json:"message"`
-		Remote  bool   `json:"remote"`
-	} `json:"exceptions"`
-}
+// parsers are reused across documents: fastjson's parser keeps its buffers.
+var parsers fastjson.ParserPool
 
 // Decode parses and validates one segment document: a segment, an
 // independent subsegment, or a JSON array of independent subsegments. It
 // returns one Span per document object. A rejected document yields a
 // *DocError and no spans: X-Ray accepts or rejects a document as a whole.
-// The spans' Doc fields alias doc.
+// The spans' Doc fields alias doc; decoded strings do not.
 func Decode(doc []byte) ([]model.Span, error) {
 	doc = bytes.TrimSpace(doc)
 	if len(doc) > MaxDocumentSize {
 		return nil, &DocError{ID: sniffID(doc), Code: CodeTooLarge,
 			Message: fmt.Sprintf("document is %d bytes, over the %d-byte limit", len(doc), MaxDocumentSize)}
 	}
-	if len(doc) > 0 && doc[0] == '[' {
-		var elems []json.RawMessage
-		if err := json.Unmarshal(doc, &elems); err != nil {
-			return nil, &DocError{Code: CodeInvalidJSON, Message: "document is not valid JSON: " + err.Error()}
-		}
+	p := parsers.Get()
+	defer parsers.Put(p)
+	v, err := p.ParseBytes(doc)
+	if err != nil {
+		return nil, &DocError{ID: sniffID(doc), Code: CodeInvalidJSON, Message: "document is not valid JSON: " + err.Error()}
+	}
+	if v.Type() == fastjson.TypeArray {
+		elems, _ := v.Array()
 		spans := make([]model.Span, 0, len(elems))
 		for _, e := range elems {
-			s, err := decodeOne(e)
+			s, err := decodeOne(e, doc)
 			if err != nil {
 				return nil, err
 			}
@@ -142,38 +79,40 @@ func Decode(doc []byte) ([]model.Span, error) {
 		}
 		return spans, nil
 	}
-	s, err := decodeOne(doc)
+	s, err := decodeOne(v, doc)
 	if err != nil {
 		return nil, err
 	}
 	return []model.Span{s}, nil
 }
 
-func decodeOne(doc []byte) (model.Span, error) {
-	var w wire
-	if err := json.Unmarshal(doc, &w); err != nil {
-		return model.Span{}, &DocError{ID: sniffID(doc), Code: CodeInvalidJSON, Message: "document is not a valid JSON object: " + err.Error()}
+func decodeOne(v *fastjson.Value, doc []byte) (model.Span, error) {
+	if v.Type() != fastjson.TypeObject {
+		return model.Span{}, &DocError{Code: CodeInvalidJSON, Message: "document is not a JSON object"}
 	}
-	span := model.Span{Doc: doc, Independent: strings.EqualFold(w.Type, "subsegment")}
+	id := stringField(v, "id")
+	span := model.Span{Doc: doc, Independent: strings.EqualFold(stringField(v, "type"), "subsegment")}
 	kind := "segment"
 	if span.Independent {
 		kind = "subsegment"
 	}
-	if w.TraceID == nil {
-		return span, &DocError{ID: str(w.ID), Code: CodeInvalidTraceID, Message: kind + " has no trace_id"}
+	tv := v.Get("trace_id")
+	if tv == nil {
+		return span, &DocError{ID: id, Code: CodeInvalidTraceID, Message: kind + " has no trace_id"}
 	}
-	tid, err := model.ParseTraceID(*w.TraceID)
+	traceID := stringOf(tv)
+	tid, err := model.ParseTraceID(traceID)
 	if err != nil || tid.IsZero() {
 		if err == nil {
 			err = fmt.Errorf("the all-zero trace id is reserved for disabled SDKs")
 		}
-		return span, &DocError{ID: str(w.ID), Code: CodeInvalidTraceID, Message: fmt.Sprintf("trace_id %q: %v", *w.TraceID, err)}
+		return span, &DocError{ID: id, Code: CodeInvalidTraceID, Message: fmt.Sprintf("trace_id %q: %v", truncate(traceID, 60), err)}
 	}
 	span.TraceID = tid
-	if span.Independent && (w.ParentID == nil || *w.ParentID == "") {
-		return span, &DocError{ID: str(w.ID), Code: CodeMissingParentID, Message: "independent subsegment has no parent_id"}
+	if span.Independent && stringField(v, "parent_id") == "" {
+		return span, &DocError{ID: id, Code: CodeMissingParentID, Message: "independent subsegment has no parent_id"}
 	}
-	if err := decodeEntity(&w, &span.Root, kind, 0); err != nil {
+	if err := decodeEntity(v, &span.Root, kind, 0); err != nil {
 		return span, err
 	}
 	return span, nil
@@ -181,156 +120,231 @@ func decodeOne(doc []byte) (model.Span, error) {
 
 const maxDepth = 64
 
-func decodeEntity(w *wire, e *model.Entity, kind string, depth int) error {
-	if depth > maxDepth {
-		return &DocError{ID: str(w.ID), Code: CodeInvalidSegment, Message: fmt.Sprintf("subsegments nested deeper than %d levels", maxDepth)}
+// decodeEntity reads a segment or subsegment object into e, validating it.
+// Fields of unexpected JSON types are ignored, except those X-Ray requires.
+func decodeEntity(v *fastjson.Value, e *model.Entity, kind string, depth int) error {
+	obj, err := v.Object()
+	if err != nil {
+		return &DocError{Code: CodeInvalidSegment, Message: kind + " is not a JSON object"}
 	}
-	if w.ID == nil || *w.ID == "" {
+	idv := obj.Get("id")
+	if idv == nil || stringOf(idv) == "" {
 		return &DocError{Code: CodeMissingID, Message: kind + " has no id"}
 	}
-	id, err := model.ParseSpanID(*w.ID)
+	rawID := stringOf(idv)
+	if depth > maxDepth {
+		return &DocError{ID: rawID, Code: CodeInvalidSegment, Message: fmt.Sprintf("subsegments nested deeper than %d levels", maxDepth)}
+	}
+	id, err := model.ParseSpanID(rawID)
 	if err != nil {
-		return &DocError{ID: *w.ID, Code: CodeMissingID, Message: fmt.Sprintf("%s id %q: %v", kind, *w.ID, err)}
+		return &DocError{ID: rawID, Code: CodeMissingID, Message: fmt.Sprintf("%s id %q: %v", kind, truncate(rawID, 60), err)}
 	}
 	e.ID = id
 	fail := func(code, format string, args ...any) error {
-		return &DocError{ID: *w.ID, Code: code, Message: kind + " " + *w.ID + ": " + fmt.Sprintf(format, args...)}
+		return &DocError{ID: rawID, Code: code, Message: kind + " " + rawID + ": " + fmt.Sprintf(format, args...)}
 	}
-	if w.ParentID != nil && *w.ParentID != "" {
-		p, err := model.ParseSpanID(*w.ParentID)
-		if err != nil {
-			return fail(CodeInvalidSegment, "parent_id %q: %v", *w.ParentID, err)
+	var (
+		name, start, end *fastjson.Value
+		subsegments      *fastjson.Value
+		failure          error
+	)
+	obj.Visit(func(key []byte, f *fastjson.Value) {
+		if failure != nil {
+			return
 		}
-		e.ParentID = p
+		switch string(key) {
+		case "name":
+			name = f
+		case "start_time":
+			start = f
+		case "end_time":
+			end = f
+		case "parent_id":
+			if p := stringOf(f); p != "" {
+				pid, err := model.ParseSpanID(p)
+				if err != nil {
+					failure = fail(CodeInvalidSegment, "parent_id %q: %v", truncate(p, 60), err)
+					return
+				}
+				e.ParentID = pid
+			}
+		case "in_progress":
+			e.InProgress = f.Type() == fastjson.TypeTrue
+		case "origin":
+			e.Origin = stringOf(f)
+		case "namespace":
+			e.Namespace = stringOf(f)
+		case "user":
+			e.User = stringOf(f)
+		case "resource_arn":
+			e.ResourceARN = stringOf(f)
+		case "fault":
+			e.Fault = f.Type() == fastjson.TypeTrue
+		case "error":
+			e.Error = f.Type() == fastjson.TypeTrue
+		case "throttle":
+			e.Throttle = f.Type() == fastjson.TypeTrue
+		case "http":
+			decodeHTTP(f, &e.HTTP)
+		case "aws":
+			decodeAWS(f, e)
+		case "sql":
+			if f.Type() == fastjson.TypeObject {
+				e.SQL = &model.SQL{URL: stringField(f, "url"), SanitizedQuery: stringField(f, "sanitized_query"),
+					DatabaseType: stringField(f, "database_type"), User: stringField(f, "user")}
+			}
+		case "cause":
+			e.Exceptions = decodeCause(f)
+		case "annotations":
+			failure = decodeAnnotations(f, e, fail)
+		case "subsegments":
+			subsegments = f
+		}
+	})
+	if failure != nil {
+		return failure
 	}
-	if w.Name == nil {
+	if name == nil {
 		return fail(CodeInvalidName, "name is missing")
 	}
-	if msg := checkName(*w.Name); msg != "" {
-		return fail(CodeInvalidName, "name %q %s", truncate(*w.Name, 60), msg)
+	if name.Type() != fastjson.TypeString {
+		return fail(CodeInvalidName, "name must be a string")
 	}
-	e.Name = *w.Name
-	start, ok := number(w.StartTime)
-	if !ok {
+	e.Name = stringOf(name)
+	if msg := checkName(e.Name); msg != "" {
+		return fail(CodeInvalidName, "name %q %s", truncate(e.Name, 60), msg)
+	}
+	if start == nil || start.Type() != fastjson.TypeNumber {
 		return fail(CodeInvalidTimes, "start_time must be a number of epoch seconds")
 	}
-	e.Start = start
-	e.InProgress = w.InProgress
-	if len(w.EndTime) > 0 && string(w.EndTime) != "null" {
-		end, ok := number(w.EndTime)
-		if !ok {
+	e.Start = start.GetFloat64()
+	if end != nil && end.Type() != fastjson.TypeNull {
+		if end.Type() != fastjson.TypeNumber {
 			return fail(CodeInvalidTimes, "end_time must be a number of epoch seconds")
 		}
-		if end < start {
-			return fail(CodeInvalidTimes, "end_time %v is before start_time %v", end, start)
+		e.End = end.GetFloat64()
+		if e.End < e.Start {
+			return fail(CodeInvalidTimes, "end_time %v is before start_time %v", e.End, e.Start)
 		}
-		e.End = end
 		e.InProgress = false
-	} else if !w.InProgress {
+	} else if !e.InProgress {
 		return fail(CodeInvalidTimes, "has neither end_time nor in_progress: true")
 	}
-	e.Origin, e.Namespace, e.User, e.ResourceARN = w.Origin, w.Namespace, w.User, w.ResourceARN
-	e.Fault, e.Error, e.Throttle = w.Fault, w.Error, w.Throttle
-	if h := w.HTTP; h != nil {
-		if r := h.Request; r != nil {
-			e.HTTP.Method, e.HTTP.URL, e.HTTP.UserAgent, e.HTTP.ClientIP, e.HTTP.Traced = r.Method, r.URL, r.UserAgent, r.ClientIP, r.Traced
+	if subsegments != nil {
+		subs, err := subsegments.Array()
+		if err != nil {
+			return fail(CodeInvalidSegment, "subsegments must be an array")
 		}
-		if r := h.Response; r != nil && len(r.Status) > 0 {
-			if v, ok := number(r.Status); ok && v >= 0 && v < 1000 {
-				e.HTTP.Status = int(v)
-			}
-		}
-	}
-	if a := w.AWS; a != nil {
-		e.AccountID = a.AccountID
-		if a.EC2 != nil {
-			e.InstanceID, e.AvailabilityZone = a.EC2.InstanceID, a.EC2.AvailabilityZone
-		}
-		e.AWS = model.AWSCall{Operation: a.Operation, Region: a.Region, TableName: a.TableName,
-			QueueURL: a.QueueURL, Bucket: a.BucketName, Function: a.Function}
-	}
-	if s := w.SQL; s != nil {
-		e.SQL = &model.SQL{URL: s.URL, SanitizedQuery: s.SanitizedQuery, DatabaseType: s.DatabaseType, User: s.User}
-	}
-	e.Exceptions = decodeCause(w.Cause)
-	if len(w.Annotations) > 0 {
-		e.Annotations = make([]model.Annotation, 0, len(w.Annotations))
-		for k, raw := range w.Annotations {
-			if msg := checkAnnotationKey(k); msg != "" {
-				return fail(CodeInvalidAnnotaton, "annotation key %q %s", truncate(k, 60), msg)
-			}
-			v, ok := annotationValue(raw)
-			if !ok {
-				return fail(CodeInvalidAnnotaton, "annotation %q must be a string, number or boolean", k)
-			}
-			e.Annotations = append(e.Annotations, model.Annotation{Key: k, Value: v})
-		}
-		sortAnnotations(e.Annotations)
-	}
-	if len(w.Subsegments) > 0 {
-		e.Subsegments = make([]model.Entity, len(w.Subsegments))
-		for i := range w.Subsegments {
-			if err := decodeEntity(&w.Subsegments[i], &e.Subsegments[i], "subsegment", depth+1); err != nil {
-				return err
+		if len(subs) > 0 {
+			e.Subsegments = make([]model.Entity, len(subs))
+			for i, sv := range subs {
+				if err := decodeEntity(sv, &e.Subsegments[i], "subsegment", depth+1); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
 }
 
+func decodeHTTP(v *fastjson.Value, h *model.HTTP) {
+	if req := v.Get("request"); req != nil && req.Type() == fastjson.TypeObject {
+		h.Method, h.URL = stringField(req, "method"), stringField(req, "url")
+		h.UserAgent, h.ClientIP = stringField(req, "user_agent"), stringField(req, "client_ip")
+		h.Traced = req.GetBool("traced")
+	}
+	if st := v.Get("response", "status"); st != nil && st.Type() == fastjson.TypeNumber {
+		if n := st.GetFloat64(); n >= 0 && n < 1000 {
+			h.Status = int(n)
+		}
+	}
+}
+
+func decodeAWS(v *fastjson.Value, e *model.Entity) {
+	if v.Type() != fastjson.TypeObject {
+		return
+	}
+	e.AccountID = stringField(v, "account_id")
+	if ec2 := v.Get("ec2"); ec2 != nil {
+		e.InstanceID, e.AvailabilityZone = stringField(ec2, "instance_id"), stringField(ec2, "availability_zone")
+	}
+	e.AWS = model.AWSCall{Operation: stringField(v, "operation"), Region: stringField(v, "region"),
+		TableName: stringField(v, "table_name"), QueueURL: stringField(v, "queue_url"),
+		Bucket: stringField(v, "bucket_name"), Function: stringField(v, "function_name")}
+}
+
 // decodeCause accepts the three wire forms of cause: an object with
 // exceptions, a bare exception id string, and {"id": ...}. Only the first
 // carries exceptions; the others point at one recorded below.
-func decodeCause(raw json.RawMessage) []model.Exception {
-	if len(raw) == 0 || raw[0] != '{' {
+func decodeCause(v *fastjson.Value) []model.Exception {
+	exs := v.GetArray("exceptions")
+	if len(exs) == 0 {
 		return nil
 	}
-	var c wireCause
-	if json.Unmarshal(raw, &c) != nil || len(c.Exceptions) == 0 {
-		return nil
-	}
-	out := make([]model.Exception, len(c.Exceptions))
-	for i, x := range c.Exceptions {
-		out[i] = model.Exception{ID: x.ID, Type: x.Type, Message: x.Message, Remote: x.Remote}
+	out := make([]model.Exception, 0, len(exs))
+	for _, x := range exs {
+		if x.Type() != fastjson.TypeObject {
+			continue
+		}
+		out = append(out, model.Exception{ID: stringField(x, "id"), Type: stringField(x, "type"),
+			Message: stringField(x, "message"), Remote: x.GetBool("remote")})
 	}
 	return out
 }
 
-func annotationValue(raw json.RawMessage) (model.Value, bool) {
-	if len(raw) == 0 {
-		return model.Value{}, false
+func decodeAnnotations(v *fastjson.Value, e *model.Entity, fail func(code, format string, args ...any) error) error {
+	obj, err := v.Object()
+	if err != nil {
+		return fail(CodeInvalidAnnotaton, "annotations must be an object")
 	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return model.Value{}, false
+	var failure error
+	obj.Visit(func(key []byte, f *fastjson.Value) {
+		if failure != nil {
+			return
 		}
-		return model.Value{Kind: model.String, Str: s}, true
-	case 't', 'f':
-		var b bool
-		if json.Unmarshal(raw, &b) != nil {
-			return model.Value{}, false
+		k := string(key)
+		if msg := checkAnnotationKey(k); msg != "" {
+			failure = fail(CodeInvalidAnnotaton, "annotation key %q %s", truncate(k, 60), msg)
+			return
 		}
-		return model.Value{Kind: model.Bool, Bool: b}, true
-	default:
-		v, ok := number(raw)
-		return model.Value{Kind: model.Number, Num: v}, ok
+		var val model.Value
+		switch f.Type() {
+		case fastjson.TypeString:
+			val = model.Value{Kind: model.String, Str: stringOf(f)}
+		case fastjson.TypeNumber:
+			val = model.Value{Kind: model.Number, Num: f.GetFloat64()}
+		case fastjson.TypeTrue, fastjson.TypeFalse:
+			val = model.Value{Kind: model.Bool, Bool: f.Type() == fastjson.TypeTrue}
+		default:
+			failure = fail(CodeInvalidAnnotaton, "annotation %q must be a string, number or boolean", k)
+			return
+		}
+		// A key repeated in one object: the last value wins, as in encoding/json.
+		for i := range e.Annotations {
+			if e.Annotations[i].Key == k {
+				e.Annotations[i].Value = val
+				return
+			}
+		}
+		e.Annotations = append(e.Annotations, model.Annotation{Key: k, Value: val})
+	})
+	if failure != nil {
+		return failure
 	}
+	sortAnnotations(e.Annotations)
+	return nil
 }
 
-// number reads a JSON number; X-Ray times arrive as 1480615200.010 or
-// 1.480615200010E9.
-func number(raw json.RawMessage) (float64, bool) {
-	if len(raw) == 0 || raw[0] == '"' || raw[0] == 'n' {
-		return 0, false
+// stringOf returns a string value (copied), or "" for any other type.
+func stringOf(v *fastjson.Value) string {
+	if v == nil || v.Type() != fastjson.TypeString {
+		return ""
 	}
-	var v float64
-	if json.Unmarshal(raw, &v) != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, false
-	}
-	return v, true
+	b, _ := v.StringBytes()
+	return string(b)
 }
+
+func stringField(v *fastjson.Value, key string) string { return stringOf(v.Get(key)) }
 
 // checkName applies X-Ray's rule for names: at most 200 characters of
 // Unicode letters, digits, whitespace and _ . : / % & # = + \ - @.
@@ -381,13 +395,6 @@ func sortAnnotations(a []model.Annotation) {
 			a[j], a[j-1] = a[j-1], a[j]
 		}
 	}
-}
-
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }
 
 func truncate(s string, n int) string {

@@ -142,7 +142,7 @@ func loadTraces(b *testing.B) (*Store, []model.TraceID) {
 func reportDisk(b *testing.B, s *Store, traces int) {
 	spans := float64(traces * benchSpansPerTrace)
 	b.ReportMetric(float64(s.Stats().DiskBytes)/spans, "disk-bytes/span")
-	b.ReportMetric(float64(s.db.Metrics().Total().TablesSize)/spans, "table-bytes/span")
+	b.ReportMetric(float64(s.Stats().TableBytes)/spans, "table-bytes/span")
 }
 
 // BenchmarkTrace measures fetching one random trace out of

@@ -44,52 +44,61 @@ func openTest(t *testing.T, dir string) *Store {
 
 func TestFormatCheck(t *testing.T) {
 	metaKey := append([]byte{prefixMeta}, "format"...)
-	check := func(name string, value []byte) {
-		t.Helper()
+	for _, kind := range []string{"spans", "index"} {
+		magic := formatMagic + "-" + strings.ToUpper(kind)
+		db := func(s *Store) *pebble.DB {
+			if kind == "spans" {
+				return s.spans
+			}
+			return s.index
+		}
+		check := func(name string, value []byte) {
+			t.Helper()
+			dir := t.TempDir()
+			s := openTest(t, dir)
+			if err := db(s).Set(metaKey, value, pebble.Sync); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s2, err := Open(dir, testOptions)
+			if err == nil {
+				s2.Close()
+				t.Errorf("%s %s: Open succeeded, want a format error", kind, name)
+				return
+			}
+			if !strings.Contains(err.Error(), "format") {
+				t.Errorf("%s %s: Open error %q does not mention the format", kind, name, err)
+			}
+			// The failed Open released the directory: the key can be repaired.
+			pdb, err := pebble.Open(filepath.Join(dir, kind), &pebble.Options{Merger: spanMerger, Logger: quietLogger{}})
+			if err != nil {
+				t.Fatalf("%s %s: reopen with pebble after a failed Open: %v", kind, name, err)
+			}
+			pdb.Close()
+		}
+		check("next version", binary.BigEndian.AppendUint32([]byte(magic), formatVersion+1))
+		check("version 0", binary.BigEndian.AppendUint32([]byte(magic), 0))
+		check("other magic", binary.BigEndian.AppendUint32([]byte("FLUORO-POSTGRES"), formatVersion))
+		check("truncated", []byte(magic))
+		check("empty", nil)
+
+		// A fresh store writes the format and opens again.
 		dir := t.TempDir()
 		s := openTest(t, dir)
-		if err := s.db.Set(metaKey, value, pebble.Sync); err != nil {
-			t.Fatal(err)
-		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		s2, err := Open(dir, testOptions)
-		if err == nil {
-			s2.Close()
-			t.Errorf("%s: Open succeeded, want a format error", name)
-			return
-		}
-		if !strings.Contains(err.Error(), "format") {
-			t.Errorf("%s: Open error %q does not mention the format", name, err)
-		}
-		// The failed Open released the directory: the key can be repaired.
-		db, err := pebble.Open(dir, &pebble.Options{Merger: spanMerger, Logger: quietLogger{}})
+		s = openTest(t, dir)
+		v, closer, err := db(s).Get(metaKey)
 		if err != nil {
-			t.Fatalf("%s: reopen with pebble after a failed Open: %v", name, err)
+			t.Fatalf("read format key: %v", err)
 		}
-		db.Close()
-	}
-	check("next version", binary.BigEndian.AppendUint32([]byte(formatMagic), formatVersion+1))
-	check("version 0", binary.BigEndian.AppendUint32([]byte(formatMagic), 0))
-	check("other magic", binary.BigEndian.AppendUint32([]byte("FLUORO-POSTGRES"), formatVersion))
-	check("truncated", []byte(formatMagic))
-	check("empty", nil)
-
-	// A fresh store writes the format and opens again.
-	dir := t.TempDir()
-	s := openTest(t, dir)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openTest(t, dir)
-	v, closer, err := s.db.Get(metaKey)
-	if err != nil {
-		t.Fatalf("read format key: %v", err)
-	}
-	defer closer.Close()
-	if want := binary.BigEndian.AppendUint32([]byte(formatMagic), formatVersion); string(v) != string(want) {
-		t.Errorf("format key = %q, want %q", v, want)
+		if want := binary.BigEndian.AppendUint32([]byte(magic), formatVersion); string(v) != string(want) {
+			t.Errorf("%s format key = %q, want %q", kind, v, want)
+		}
+		closer.Close()
 	}
 }
 

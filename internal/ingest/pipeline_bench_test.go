@@ -1,0 +1,82 @@
+package ingest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/fluoro-dev/fluoro/internal/demo"
+	"github.com/fluoro-dev/fluoro/internal/store/embedded"
+)
+
+// BenchmarkPipeline measures the whole ingest path behind the socket: decode
+// and validate demo documents (SDK-shaped, ~320 B of JSON per span), write
+// them to the embedded store, and summarise every trace. One op is one
+// document. It reports documents/s, spans/s and the store's bytes per span.
+func BenchmarkPipeline(b *testing.B) {
+	gen := demo.NewGenerator(1, demo.GeneratorOptions{})
+	var docs [][]byte
+	spans := 0
+	for len(docs) < 200_000 {
+		tr := gen.Trace(time.Now())
+		for _, d := range tr.Docs {
+			docs = append(docs, append([]byte(nil), d...))
+		}
+		spans += tr.Spans
+	}
+	spansPerDoc := float64(spans) / float64(len(docs))
+	bytes := 0
+	for _, d := range docs {
+		bytes += len(d)
+	}
+	b.SetBytes(int64(bytes / len(docs)))
+
+	st, err := embedded.Open(b.TempDir(), embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	p, err := New(st, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		for {
+			if n, _ := p.q.len(); n < p.cfg.QueueItems/2 {
+				break
+			}
+			runtime.Gosched()
+		}
+		p.Raw(docs[i%len(docs)])
+	}
+	for testutil.ToFloat64(p.stored)+testutil.ToFloat64(p.rejected.WithLabelValues("x")) < float64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if d := testutil.ToFloat64(p.dropped); d > 0 {
+		b.Fatalf("%v documents dropped", d)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "docs/s")
+	b.ReportMetric(float64(b.N)*spansPerDoc/elapsed.Seconds(), "spans/s")
+	if err := p.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if b.N >= 100_000 {
+		st.Flush()
+		st.Compact()
+		b.ReportMetric(float64(st.Stats().TableBytes)/(float64(b.N)*spansPerDoc), "table-B/span")
+		b.ReportMetric(float64(st.Stats().TableBytes)/float64(b.N), "table-B/doc")
+	}
+}
