@@ -1,0 +1,142 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/store"
+	"github.com/fluoro-dev/fluoro/internal/store/embedded"
+	"github.com/fluoro-dev/fluoro/internal/xray"
+)
+
+// fakeClock is the aggregator's injected clock.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir(), embedded.Options{CacheBytes: 8 << 20, MemTableBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// spansOf decodes a document and stores it, as the pipeline does.
+func spansOf(t *testing.T, st store.Store, doc string) []model.Span {
+	t.Helper()
+	spans, err := xray.Decode([]byte(doc))
+	if err != nil {
+		t.Fatalf("decode %s: %v", doc, err)
+	}
+	if err := st.Append(context.Background(), spans); err != nil {
+		t.Fatal(err)
+	}
+	return spans
+}
+
+func segment(tid model.TraceID, id, parent string, start, end float64, extra string) string {
+	p := ""
+	if parent != "" {
+		p = fmt.Sprintf(`,"parent_id":%q`, parent)
+	}
+	return fmt.Sprintf(`{"trace_id":%q,"id":%q,"name":"svc-%s","start_time":%f,"end_time":%f%s%s}`, tid, id, id[:4], start, end, p, extra)
+}
+
+func TestAggregatorSummarisesIdleTraces(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	a := newAggregator(st, 3*time.Second, 0, clock.now)
+	tid := model.TraceID{0x65, 0x53, 0xf1, 0x00, 1}
+
+	a.add(spansOf(t, st, segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, `,"fault":true`)))
+	clock.advance(2 * time.Second)
+	if err := a.flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := st.Summary(ctx, tid); ok {
+		t.Fatalf("summary written after 2s; the trace is idle only after 3s")
+	}
+	a.add(spansOf(t, st, segment(tid, "b000000000000001", "a000000000000001", 1_700_000_000.1, 1_700_000_000.5, "")))
+	clock.advance(2 * time.Second)
+	a.flush(ctx, false)
+	if _, ok, _ := st.Summary(ctx, tid); ok {
+		t.Fatalf("summary written 2s after the last span")
+	}
+	clock.advance(time.Second)
+	a.flush(ctx, false)
+	sum, ok, err := st.Summary(ctx, tid)
+	if err != nil || !ok {
+		t.Fatalf("no summary 3s after the last span: %v", err)
+	}
+	if sum.Spans != 2 || !sum.HasFault || sum.Revision != 0 || a.liveCount() != 0 {
+		t.Errorf("summary spans=%d fault=%v revision=%d live=%d; want 2, true, 0, 0", sum.Spans, sum.HasFault, sum.Revision, a.liveCount())
+	}
+
+	// A late span reopens the trace: the summary is rebuilt from the store.
+	a.add(spansOf(t, st, segment(tid, "c000000000000001", "a000000000000001", 1_700_000_000.2, 1_700_000_002, "")))
+	clock.advance(3 * time.Second)
+	a.flush(ctx, false)
+	sum, _, _ = st.Summary(ctx, tid)
+	if sum.Spans != 3 || sum.Revision != 1 || sum.End != 1_700_000_002 {
+		t.Errorf("after a late span: spans=%d revision=%d end=%v; want 3, 1, 1700000002", sum.Spans, sum.Revision, sum.End)
+	}
+	var pending int
+	st.Pending(ctx, func(model.TraceID) bool { pending++; return true })
+	if pending != 0 {
+		t.Errorf("%d traces still pending after their summaries", pending)
+	}
+}
+
+func TestAggregatorCapsLiveTraces(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	a := newAggregator(st, time.Hour, 10, clock.now)
+	forced := 0
+	a.forced = func(n int) { forced += n }
+	for i := range 25 {
+		tid := model.TraceID{0x65, 0x53, 0xf1, 0x00, byte(i)}
+		a.add(spansOf(t, st, segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, "")))
+		clock.advance(time.Millisecond)
+	}
+	if err := a.flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if a.liveCount() != 10 || forced != 15 {
+		t.Errorf("live %d, forced %d; want 10 and 15", a.liveCount(), forced)
+	}
+	// The oldest were completed first.
+	if _, ok, _ := st.Summary(ctx, model.TraceID{0x65, 0x53, 0xf1, 0x00, 0}); !ok {
+		t.Errorf("the least recently updated trace was not summarised")
+	}
+	if _, ok, _ := st.Summary(ctx, model.TraceID{0x65, 0x53, 0xf1, 0x00, 24}); ok {
+		t.Errorf("the most recent trace was summarised early")
+	}
+}
+
+func TestAggregatorRecoversPending(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	tid := model.TraceID{0x65, 0x53, 0xf1, 0x00, 7}
+	spansOf(t, st, segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, `,"http":{"response":{"status":503}}`))
+	spansOf(t, st, `{"type":"subsegment","trace_id":"`+tid.String()+`","id":"d000000000000001","parent_id":"a000000000000001","name":"db","start_time":1700000000.2,"end_time":1700000000.3,"namespace":"remote","sql":{"sanitized_query":"SELECT 1"}}`)
+	// The process died before the aggregator saw them: a new one recovers.
+	a := newAggregator(st, 3*time.Second, 0, clock.now)
+	n, err := a.recover(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("recover: %d traces, %v; want 1", n, err)
+	}
+	sum, ok, _ := st.Summary(ctx, tid)
+	if !ok || sum.Spans != 2 || sum.HTTP.Status != 503 || len(sum.Services) != 2 {
+		t.Errorf("recovered summary %+v", sum)
+	}
+}
