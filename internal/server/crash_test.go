@@ -120,10 +120,10 @@ func traceDocs(epoch int64, n int) (string, []string) {
 	tid := fmt.Sprintf("1-%08x-%024x", epoch, n)
 	now := float64(time.Now().UnixNano()) / 1e9
 	docs := []string{fmt.Sprintf(`{"trace_id":%q,"id":"%016x","name":"gateway","start_time":%f,"end_time":%f,"http":{"request":{"method":"GET","url":"http://shop/%d"},"response":{"status":200}}}`,
-		tid, uint64(n)<<8, now, now+0.2, n)}
+		tid, uint64(n+1)<<8, now, now+0.2, n)}
 	for i := 1; i < 5; i++ {
 		docs = append(docs, fmt.Sprintf(`{"trace_id":%q,"id":"%016x","parent_id":"%016x","name":"svc-%d","start_time":%f,"end_time":%f}`,
-			tid, uint64(n)<<8|uint64(i), uint64(n)<<8, i, now+0.01, now+0.1))
+			tid, uint64(n+1)<<8|uint64(i), uint64(n+1)<<8, i, now+0.01, now+0.1))
 	}
 	return tid, docs
 }

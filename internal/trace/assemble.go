@@ -1,14 +1,13 @@
 package trace
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
-	"reflect"
 	"sort"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/store"
@@ -28,80 +27,103 @@ type Assembled struct {
 	Duration float64
 }
 
+// parsers are reused across calls: fastjson's parser keeps its buffers.
+var parsers fastjson.ParserPool
+
 // Assemble turns a trace's stored records into the documents X-Ray returns:
 // one per segment, with every subsegment sent on its own nested back under
 // its parent (ordered by start time among its siblings), trace_id on every
 // segment, and an inferred segment for each call to a downstream that sent no
 // segment of its own. A subsegment whose parent never arrived is returned as
-// a document of its own, so nothing stored is hidden.
+// a document of its own, so nothing stored is hidden. Documents are edited as
+// parsed JSON, so numbers keep their text and unknown fields stay.
 func Assemble(tid model.TraceID, recs []store.Record) (Assembled, error) {
-	type node struct {
-		obj   map[string]any
+	type doc struct {
 		rec   *store.Record
-		top   bool
+		v     *fastjson.Value
 		start float64
 	}
 	var out Assembled
-	nodes := make(map[string]map[string]any) // id → object, embedded or top level
-	var tops, independents []*node
-	minStart, maxEnd := math.Inf(1), math.Inf(-1)
+	var arena fastjson.Arena
+	nodes := make(map[string]*fastjson.Value, len(recs)*2) // id → object, embedded or top level
+	var tops, independents []*doc
 	var spans []*model.Span
+	used := make([]*fastjson.Parser, 0, len(recs))
+	defer func() {
+		for _, p := range used {
+			parsers.Put(p)
+		}
+	}()
 	for i := range recs {
 		r := &recs[i]
-		obj, err := decodeObject(r.Doc)
+		p := parsers.Get()
+		used = append(used, p)
+		v, err := p.ParseBytes(r.Doc)
+		if err == nil && v.Type() != fastjson.TypeObject {
+			err = fmt.Errorf("document is not an object")
+		}
 		if err != nil {
 			return out, fmt.Errorf("assemble trace %s: span %s: %w", tid, r.ID, err)
 		}
-		n := &node{obj: obj, rec: r, top: !r.Independent, start: num(obj["start_time"])}
+		d := &doc{rec: r, v: v, start: v.GetFloat64("start_time")}
 		if parsed, err := xray.Decode(r.Doc); err == nil {
 			for j := range parsed {
 				spans = append(spans, &parsed[j])
 			}
 		}
-		register(nodes, obj)
-		if n.top {
-			tops = append(tops, n)
+		register(nodes, v)
+		if r.Independent {
+			independents = append(independents, d)
 		} else {
-			independents = append(independents, n)
+			tops = append(tops, d)
 		}
 	}
 	// Nest independent subsegments; those whose parent is missing (or whose
-	// parent chain loops back to them) stay top level.
+	// parent lies below them, a loop) stay top level.
 	sort.SliceStable(independents, func(i, j int) bool { return independents[i].start < independents[j].start })
-	for _, n := range independents {
-		parent := nodes[n.rec.ParentID.String()]
-		if parent == nil || within(parent, n.obj) {
-			tops = append(tops, n)
+	parents := map[*fastjson.Value]bool{}
+	for _, d := range independents {
+		parent := nodes[d.rec.ParentID.String()]
+		if parent == nil || within(parent, d.v) {
+			tops = append(tops, d)
 			continue
 		}
-		delete(n.obj, "trace_id")
-		delete(n.obj, "parent_id")
-		delete(n.obj, "type")
-		subs, _ := parent["subsegments"].([]any)
-		parent["subsegments"] = append(subs, n.obj)
-	}
-	for _, obj := range nodes {
-		if subs, ok := obj["subsegments"].([]any); ok && len(subs) > 1 {
-			sort.SliceStable(subs, func(i, j int) bool {
-				return num(asObject(subs[i])["start_time"]) < num(asObject(subs[j])["start_time"])
-			})
+		d.v.Del("trace_id")
+		d.v.Del("parent_id")
+		d.v.Del("type")
+		subs := parent.Get("subsegments")
+		if subs == nil || subs.Type() != fastjson.TypeArray {
+			subs = arena.NewArray()
+			parent.Set("subsegments", subs)
 		}
+		subs.SetArrayItem(len(subs.GetArray()), d.v)
+		parents[subs] = true
 	}
-	var segs []map[string]any
-	for _, n := range tops {
-		n.obj["trace_id"] = tid.String()
-		segs = append(segs, n.obj)
+	for subs := range parents {
+		children, _ := subs.Array() // fastjson's own slice: sorting it sorts the array
+		sort.SliceStable(children, func(i, j int) bool {
+			return children[i].GetFloat64("start_time") < children[j].GetFloat64("start_time")
+		})
 	}
-	segs = append(segs, inferredSegments(tid, Dedupe(spans))...)
-	sort.SliceStable(segs, func(i, j int) bool { return num(segs[i]["start_time"]) < num(segs[j]["start_time"]) })
-	for _, obj := range segs {
-		walkTimes(obj, &minStart, &maxEnd)
-		doc, err := json.Marshal(obj)
-		if err != nil {
-			return out, fmt.Errorf("assemble trace %s: %w", tid, err)
-		}
-		id, _ := obj["id"].(string)
-		out.Segments = append(out.Segments, Segment{ID: id, Document: doc})
+	segs := make([]*fastjson.Value, 0, len(tops))
+	for _, d := range tops {
+		d.v.Set("trace_id", arena.NewString(tid.String()))
+		segs = append(segs, d.v)
+	}
+	spans = Dedupe(spans)
+	segs = append(segs, inferredSegments(&arena, tid, spans, nodes)...)
+	sort.SliceStable(segs, func(i, j int) bool { return segs[i].GetFloat64("start_time") < segs[j].GetFloat64("start_time") })
+	for _, v := range segs {
+		out.Segments = append(out.Segments, Segment{ID: string(v.GetStringBytes("id")), Document: v.MarshalTo(nil)})
+	}
+	minStart, maxEnd := math.Inf(1), math.Inf(-1)
+	for _, s := range spans {
+		s.Root.Walk(func(e *model.Entity, _ int) {
+			minStart = math.Min(minStart, e.Start)
+			if !e.InProgress {
+				maxEnd = math.Max(maxEnd, e.End)
+			}
+		})
 	}
 	if maxEnd > minStart {
 		out.Duration = maxEnd - minStart
@@ -110,59 +132,37 @@ func Assemble(tid model.TraceID, recs []store.Record) (Assembled, error) {
 }
 
 // inferredSegments builds X-Ray's inferred segment for each call whose callee
-// sent no segment: named and typed as the service map's inferred node, with
-// the call's times, http and aws objects, and parent_id the call's id.
-func inferredSegments(tid model.TraceID, spans []*model.Span) []map[string]any {
+// sent no segment: the call's name, times and flags, its http and aws objects
+// copied, parent_id the call's id, and origin the inferred node's type.
+func inferredSegments(a *fastjson.Arena, tid model.TraceID, spans []*model.Span, nodes map[string]*fastjson.Value) []*fastjson.Value {
 	called := map[model.SpanID]bool{}
 	for _, s := range spans {
 		if !s.Independent && s.Root.ParentID != 0 {
 			called[s.Root.ParentID] = true
 		}
 	}
-	var out []map[string]any
+	var out []*fastjson.Value
 	for _, s := range spans {
 		s.Root.Walk(func(e *model.Entity, depth int) {
 			if (depth == 0 && !s.Independent) || !isCall(e) || called[e.ID] {
 				return
 			}
-			node := inferredNode(e)
-			seg := map[string]any{
-				"id":         inferredID(e.ID).String(),
-				"name":       node.Name,
-				"start_time": e.Start,
-				"parent_id":  e.ID.String(),
-				"inferred":   true,
-				"trace_id":   tid.String(),
-				"origin":     node.Type,
+			call := nodes[e.ID.String()]
+			if call == nil {
+				return
 			}
-			if e.InProgress {
-				seg["in_progress"] = true
-			} else {
-				seg["end_time"] = e.End
-			}
-			if e.Fault {
-				seg["fault"] = true
-			}
-			if e.Error {
-				seg["error"] = true
-			}
-			if e.Throttle {
-				seg["throttle"] = true
-			}
-			if e.HTTP.Status != 0 {
-				seg["http"] = map[string]any{"response": map[string]any{"status": e.HTTP.Status}}
-			}
-			if e.Namespace == "aws" {
-				aws := map[string]any{}
-				for k, v := range map[string]string{"operation": e.AWS.Operation, "region": e.AWS.Region,
-					"table_name": e.AWS.TableName, "queue_url": e.AWS.QueueURL, "bucket_name": e.AWS.Bucket,
-					"function_name": e.AWS.Function} {
-					if v != "" {
-						aws[k] = v
-					}
+			seg := a.NewObject()
+			seg.Set("id", a.NewString(inferredID(e.ID).String()))
+			seg.Set("name", a.NewString(e.Name))
+			for _, k := range []string{"start_time", "end_time", "in_progress", "fault", "error", "throttle", "http", "aws"} {
+				if v := call.Get(k); v != nil {
+					seg.Set(k, v)
 				}
-				seg["aws"] = aws
 			}
+			seg.Set("parent_id", a.NewString(e.ID.String()))
+			seg.Set("inferred", a.NewTrue())
+			seg.Set("trace_id", a.NewString(tid.String()))
+			seg.Set("origin", a.NewString(inferredNode(e).Type))
 			out = append(out, seg)
 		})
 	}
@@ -176,75 +176,29 @@ func inferredID(call model.SpanID) model.SpanID {
 	return model.SpanID(h.Sum64())
 }
 
-func decodeObject(doc []byte) (map[string]any, error) {
-	d := json.NewDecoder(bytes.NewReader(doc))
-	d.UseNumber()
-	var obj map[string]any
-	if err := d.Decode(&obj); err != nil {
-		return nil, err
-	}
-	if obj == nil {
-		return nil, fmt.Errorf("document is not an object")
-	}
-	return obj, nil
-}
-
 // register indexes obj and its embedded subsegments by id.
-func register(nodes map[string]map[string]any, obj map[string]any) {
-	if id, ok := obj["id"].(string); ok {
-		if _, dup := nodes[id]; !dup {
-			nodes[id] = obj
+func register(nodes map[string]*fastjson.Value, obj *fastjson.Value) {
+	if id := obj.GetStringBytes("id"); id != nil {
+		if _, dup := nodes[string(id)]; !dup {
+			nodes[string(id)] = obj
 		}
 	}
-	subs, _ := obj["subsegments"].([]any)
-	for _, s := range subs {
-		if o := asObject(s); o != nil {
-			register(nodes, o)
+	for _, s := range obj.GetArray("subsegments") {
+		if s.Type() == fastjson.TypeObject {
+			register(nodes, s)
 		}
 	}
 }
 
 // within reports whether target is obj or lies below it.
-func within(target, obj map[string]any) bool {
-	if reflect.ValueOf(target).UnsafePointer() == reflect.ValueOf(obj).UnsafePointer() {
+func within(target, obj *fastjson.Value) bool {
+	if target == obj {
 		return true
 	}
-	subs, _ := obj["subsegments"].([]any)
-	for _, s := range subs {
-		if o := asObject(s); o != nil && within(target, o) {
+	for _, s := range obj.GetArray("subsegments") {
+		if within(target, s) {
 			return true
 		}
 	}
 	return false
-}
-
-func walkTimes(obj map[string]any, minStart, maxEnd *float64) {
-	if s := num(obj["start_time"]); s > 0 && s < *minStart {
-		*minStart = s
-	}
-	if e := num(obj["end_time"]); e > *maxEnd {
-		*maxEnd = e
-	}
-	subs, _ := obj["subsegments"].([]any)
-	for _, s := range subs {
-		if o := asObject(s); o != nil {
-			walkTimes(o, minStart, maxEnd)
-		}
-	}
-}
-
-func asObject(v any) map[string]any {
-	o, _ := v.(map[string]any)
-	return o
-}
-
-func num(v any) float64 {
-	switch x := v.(type) {
-	case json.Number:
-		f, _ := x.Float64()
-		return f
-	case float64:
-		return x
-	}
-	return 0
 }

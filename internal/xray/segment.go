@@ -4,7 +4,10 @@ package xray
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -56,7 +59,13 @@ func Decode(doc []byte) ([]model.Span, error) {
 	}
 	p := parsers.Get()
 	defer parsers.Put(p)
-	v, err := p.ParseBytes(doc)
+	// fastjson's parser is lenient (it takes .5, 01, bad escapes and raw
+	// control characters); its validator is as strict as encoding/json.
+	err := fastjson.ValidateBytes(doc)
+	var v *fastjson.Value
+	if err == nil {
+		v, err = p.ParseBytes(doc)
+	}
 	if err != nil {
 		return nil, &DocError{ID: sniffID(doc), Code: CodeInvalidJSON, Message: "document is not valid JSON: " + err.Error()}
 	}
@@ -64,7 +73,7 @@ func Decode(doc []byte) ([]model.Span, error) {
 		elems, _ := v.Array()
 		spans := make([]model.Span, 0, len(elems))
 		for _, e := range elems {
-			s, err := decodeOne(e, doc)
+			s, err := decodeOne(e, e.MarshalTo(nil))
 			if err != nil {
 				return nil, err
 			}
@@ -112,7 +121,7 @@ func decodeOne(v *fastjson.Value, doc []byte) (model.Span, error) {
 	if span.Independent && stringField(v, "parent_id") == "" {
 		return span, &DocError{ID: id, Code: CodeMissingParentID, Message: "independent subsegment has no parent_id"}
 	}
-	if err := decodeEntity(v, &span.Root, kind, 0); err != nil {
+	if err := decodeEntity(v, &span.Root, kind, id, 0); err != nil {
 		return span, err
 	}
 	return span, nil
@@ -122,26 +131,34 @@ const maxDepth = 64
 
 // decodeEntity reads a segment or subsegment object into e, validating it.
 // Fields of unexpected JSON types are ignored, except those X-Ray requires.
-func decodeEntity(v *fastjson.Value, e *model.Entity, kind string, depth int) error {
+// docID is the id of the document's top object, which errors report (X-Ray's
+// UnprocessedTraceSegments.Id); the message names the entity at fault.
+func decodeEntity(v *fastjson.Value, e *model.Entity, kind, docID string, depth int) error {
 	obj, err := v.Object()
 	if err != nil {
 		return &DocError{Code: CodeInvalidSegment, Message: kind + " is not a JSON object"}
 	}
 	idv := obj.Get("id")
 	if idv == nil || stringOf(idv) == "" {
-		return &DocError{Code: CodeMissingID, Message: kind + " has no id"}
+		return &DocError{ID: docID, Code: CodeMissingID, Message: kind + " has no id"}
 	}
 	rawID := stringOf(idv)
+	if depth == 0 {
+		docID = rawID
+	}
 	if depth > maxDepth {
-		return &DocError{ID: rawID, Code: CodeInvalidSegment, Message: fmt.Sprintf("subsegments nested deeper than %d levels", maxDepth)}
+		return &DocError{ID: docID, Code: CodeInvalidSegment, Message: fmt.Sprintf("subsegments nested deeper than %d levels", maxDepth)}
 	}
 	id, err := model.ParseSpanID(rawID)
+	if err == nil && id == 0 {
+		err = errZeroID
+	}
 	if err != nil {
-		return &DocError{ID: rawID, Code: CodeMissingID, Message: fmt.Sprintf("%s id %q: %v", kind, truncate(rawID, 60), err)}
+		return &DocError{ID: docID, Code: CodeMissingID, Message: fmt.Sprintf("%s id %q: %v", kind, truncate(rawID, 60), err)}
 	}
 	e.ID = id
 	fail := func(code, format string, args ...any) error {
-		return &DocError{ID: rawID, Code: code, Message: kind + " " + rawID + ": " + fmt.Sprintf(format, args...)}
+		return &DocError{ID: docID, Code: code, Message: kind + " " + rawID + ": " + fmt.Sprintf(format, args...)}
 	}
 	var (
 		name, start, end *fastjson.Value
@@ -162,6 +179,9 @@ func decodeEntity(v *fastjson.Value, e *model.Entity, kind string, depth int) er
 		case "parent_id":
 			if p := stringOf(f); p != "" {
 				pid, err := model.ParseSpanID(p)
+				if err == nil && pid == 0 {
+					err = errZeroID
+				}
 				if err != nil {
 					failure = fail(CodeInvalidSegment, "parent_id %q: %v", truncate(p, 60), err)
 					return
@@ -214,15 +234,14 @@ func decodeEntity(v *fastjson.Value, e *model.Entity, kind string, depth int) er
 	if msg := checkName(e.Name); msg != "" {
 		return fail(CodeInvalidName, "name %q %s", truncate(e.Name, 60), msg)
 	}
-	if start == nil || start.Type() != fastjson.TypeNumber {
-		return fail(CodeInvalidTimes, "start_time must be a number of epoch seconds")
+	var ok bool
+	if e.Start, ok = number(start); !ok {
+		return fail(CodeInvalidTimes, "start_time must be a finite number of epoch seconds")
 	}
-	e.Start = start.GetFloat64()
 	if end != nil && end.Type() != fastjson.TypeNull {
-		if end.Type() != fastjson.TypeNumber {
-			return fail(CodeInvalidTimes, "end_time must be a number of epoch seconds")
+		if e.End, ok = number(end); !ok {
+			return fail(CodeInvalidTimes, "end_time must be a finite number of epoch seconds")
 		}
-		e.End = end.GetFloat64()
 		if e.End < e.Start {
 			return fail(CodeInvalidTimes, "end_time %v is before start_time %v", e.End, e.Start)
 		}
@@ -238,7 +257,7 @@ func decodeEntity(v *fastjson.Value, e *model.Entity, kind string, depth int) er
 		if len(subs) > 0 {
 			e.Subsegments = make([]model.Entity, len(subs))
 			for i, sv := range subs {
-				if err := decodeEntity(sv, &e.Subsegments[i], "subsegment", depth+1); err != nil {
+				if err := decodeEntity(sv, &e.Subsegments[i], "subsegment", docID, depth+1); err != nil {
 					return err
 				}
 			}
@@ -253,8 +272,8 @@ func decodeHTTP(v *fastjson.Value, h *model.HTTP) {
 		h.UserAgent, h.ClientIP = stringField(req, "user_agent"), stringField(req, "client_ip")
 		h.Traced = req.GetBool("traced")
 	}
-	if st := v.Get("response", "status"); st != nil && st.Type() == fastjson.TypeNumber {
-		if n := st.GetFloat64(); n >= 0 && n < 1000 {
+	if st := v.Get("response", "status"); st != nil {
+		if n, ok := number(st); ok && n >= 0 && n < 1000 {
 			h.Status = int(n)
 		}
 	}
@@ -312,7 +331,12 @@ func decodeAnnotations(v *fastjson.Value, e *model.Entity, fail func(code, forma
 		case fastjson.TypeString:
 			val = model.Value{Kind: model.String, Str: stringOf(f)}
 		case fastjson.TypeNumber:
-			val = model.Value{Kind: model.Number, Num: f.GetFloat64()}
+			n, ok := number(f)
+			if !ok {
+				failure = fail(CodeInvalidAnnotaton, "annotation %q is a number out of range", k)
+				return
+			}
+			val = model.Value{Kind: model.Number, Num: n}
 		case fastjson.TypeTrue, fastjson.TypeFalse:
 			val = model.Value{Kind: model.Bool, Bool: f.Type() == fastjson.TypeTrue}
 		default:
@@ -333,6 +357,23 @@ func decodeAnnotations(v *fastjson.Value, e *model.Entity, fail func(code, forma
 	}
 	sortAnnotations(e.Annotations)
 	return nil
+}
+
+var errZeroID = errors.New("the all-zero id is reserved for disabled SDKs")
+
+// number reads a JSON number exactly (fastjson's own conversion can be off by
+// an ulp for exponent forms such as 1.478293361271E9); ok is false for other
+// types and for numbers beyond float64's range.
+func number(v *fastjson.Value) (float64, bool) {
+	if v == nil || v.Type() != fastjson.TypeNumber {
+		return 0, false
+	}
+	var buf [32]byte
+	f, err := strconv.ParseFloat(string(v.MarshalTo(buf[:0])), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return f, true
 }
 
 // stringOf returns a string value (copied), or "" for any other type.
