@@ -81,7 +81,6 @@ func Assemble(tid model.TraceID, recs []store.Record) (Assembled, error) {
 	// Nest independent subsegments; those whose parent is missing (or whose
 	// parent lies below them, a loop) stay top level.
 	sort.SliceStable(independents, func(i, j int) bool { return independents[i].start < independents[j].start })
-	parents := map[*fastjson.Value]bool{}
 	for _, d := range independents {
 		parent := nodes[d.rec.ParentID.String()]
 		if parent == nil || within(parent, d.v) {
@@ -97,9 +96,12 @@ func Assemble(tid model.TraceID, recs []store.Record) (Assembled, error) {
 			parent.Set("subsegments", subs)
 		}
 		subs.SetArrayItem(len(subs.GetArray()), d.v)
-		parents[subs] = true
 	}
-	for subs := range parents {
+	for _, v := range nodes {
+		subs := v.Get("subsegments")
+		if subs == nil || subs.Type() != fastjson.TypeArray {
+			continue
+		}
 		children, _ := subs.Array() // fastjson's own slice: sorting it sorts the array
 		sort.SliceStable(children, func(i, j int) bool {
 			return children[i].GetFloat64("start_time") < children[j].GetFloat64("start_time")

@@ -50,7 +50,8 @@ var parsers fastjson.ParserPool
 // independent subsegment, or a JSON array of independent subsegments. It
 // returns one Span per document object. A rejected document yields a
 // *DocError and no spans: X-Ray accepts or rejects a document as a whole.
-// The spans' Doc fields alias doc; decoded strings do not.
+// A span's Doc aliases doc, except for the elements of an array document,
+// which are re-serialised one by one; decoded strings never alias doc.
 func Decode(doc []byte) ([]model.Span, error) {
 	doc = bytes.TrimSpace(doc)
 	if len(doc) > MaxDocumentSize {
@@ -136,7 +137,7 @@ const maxDepth = 64
 func decodeEntity(v *fastjson.Value, e *model.Entity, kind, docID string, depth int) error {
 	obj, err := v.Object()
 	if err != nil {
-		return &DocError{Code: CodeInvalidSegment, Message: kind + " is not a JSON object"}
+		return &DocError{ID: docID, Code: CodeInvalidSegment, Message: kind + " is not a JSON object"}
 	}
 	idv := obj.Get("id")
 	if idv == nil || stringOf(idv) == "" {

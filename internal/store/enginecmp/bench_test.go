@@ -67,7 +67,9 @@ func variants() []variant {
 }
 
 // BenchmarkEngine runs the whole workload once per iteration for each
-// variant; run it with -benchtime 1x and -count 3 for medians.
+// variant; run it with -benchtime 1x. For peak RSS, run each variant in its
+// own process (see docs/engine-comparison.md): memory a previous variant
+// allocated in C or retained in Go counts in the next one's RSS.
 func BenchmarkEngine(b *testing.B) {
 	for _, v := range variants() {
 		b.Run(v.name, func(b *testing.B) {
@@ -123,7 +125,6 @@ func runWorkload(b *testing.B, v variant, ds *dataset) {
 	}
 	compacted := tableBytes(b, dir)
 	b.Logf("%s after compaction, bytes by file type: %v", v.name, dirUsage(b, dir))
-	other := dirBytes(b, dir) - compacted
 	spans := float64(ds.spans)
 	b.ReportMetric(spans/ingest.Seconds(), "spans/s")
 	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-RSS-MiB")
@@ -132,7 +133,6 @@ func runWorkload(b *testing.B, v variant, ds *dataset) {
 	b.ReportMetric(float64(flushed)/spans, "B/span-flushed")
 	b.ReportMetric(compactDur.Seconds(), "compact-s")
 	b.ReportMetric(float64(compacted)/spans, "B/span-compacted")
-	b.ReportMetric(float64(other)/(1<<20), "other-MiB")
 
 	r := rand.New(rand.NewPCG(uint64(*flagSeed), 7))
 
@@ -255,18 +255,9 @@ func percentile(xs []float64, p float64) float64 {
 	return s[min(len(s)-1, int(p*float64(len(s))))]
 }
 
-// dirBytes is the disk space the files under dir occupy (allocated blocks,
-// so preallocated or sparse files count for what they use).
-func dirBytes(tb testing.TB, dir string) int64 {
-	var n int64
-	for _, u := range dirUsage(tb, dir) {
-		n += u
-	}
-	return n
-}
-
-// tableBytes is the part of dirBytes in table and value-log files: what
-// grows with the data, unlike write-ahead logs and manifests.
+// tableBytes is the disk space (allocated blocks, so preallocated or sparse
+// files count for what they use) of the table and value-log files under
+// dir: what grows with the data, unlike write-ahead logs and manifests.
 func tableBytes(tb testing.TB, dir string) int64 {
 	u := dirUsage(tb, dir)
 	return u[".sst"] + u[".vlog"] + u[".blob"]

@@ -151,7 +151,7 @@ type docFields struct {
 	} `json:"http"`
 }
 
-// summaryDoc stands in for the store's trace summary (~150 bytes).
+// summaryDoc stands in for the store's trace summary (~170 bytes of JSON).
 type summaryDoc struct {
 	Start    float64  `json:"s"`
 	Duration float64  `json:"d"`
