@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -24,6 +25,7 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 	httpAddr := fs.String("http", cfg.HTTP, "X-Ray API, /healthz and /metrics (TCP) address")
 	retention := fs.Duration("retention", cfg.Retention, "how long traces are kept")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	memLimit := fs.Int64("memory-limit", 600<<20, "soft limit on the Go heap in bytes, so memory stays bounded under load (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,6 +55,9 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if *memLimit > 0 {
+		debug.SetMemoryLimit(*memLimit)
+	}
 	srv, err := server.Start(ctx, cfg, log)
 	if err != nil {
 		return err

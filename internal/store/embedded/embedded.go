@@ -52,7 +52,8 @@ const (
 type Options struct {
 	// CacheBytes is the block cache size (default 128 MiB).
 	CacheBytes int64
-	// MemTableBytes is the size of one memtable (default 64 MiB).
+	// MemTableBytes is the size of one memtable of the spans database
+	// (default 32 MiB); the index uses a quarter of it.
 	MemTableBytes uint64
 }
 
@@ -80,7 +81,7 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 		opts.CacheBytes = 128 << 20
 	}
 	if opts.MemTableBytes == 0 {
-		opts.MemTableBytes = 64 << 20
+		opts.MemTableBytes = 32 << 20
 	}
 	s := &Store{cache: pebble.NewCache(opts.CacheBytes)}
 	defer func() {
@@ -100,15 +101,23 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 // openDB opens one of the store's databases, tuned for what it holds, and
 // checks its format record.
 func openDB(dir string, cache *pebble.Cache, memtable uint64, kind string) (*pebble.DB, error) {
+	// Tuned on Fluoro's workload in internal/store/enginecmp
+	// (docs/engine-comparison.md).
 	po := &pebble.Options{
-		Cache:                       cache,
-		MemTableSize:                memtable,
+		Cache:              cache,
+		FormatMajorVersion: pebble.FormatNewest,
+		MemTableSize:       memtable,
+		// Up to four memtables queue before writes stall; a deeper L0 is
+		// tolerated during bursts, but not without bound.
 		MemTableStopWritesThreshold: 4,
 		L0CompactionThreshold:       4,
-		L0StopWritesThreshold:       1000,
+		L0StopWritesThreshold:       24,
 		LBaseMaxBytes:               256 << 20,
-		Merger:                      spanMerger,
-		Logger:                      quietLogger{},
+		// Table sizes bound how finely retention drops whole tables.
+		TargetFileSizes:            [7]int64{8 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20, 64 << 20, 64 << 20},
+		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
+		Merger:                     spanMerger,
+		Logger:                     quietLogger{},
 	}
 	for i := range po.Levels {
 		l := &po.Levels[i]
@@ -116,7 +125,7 @@ func openDB(dir string, cache *pebble.Cache, memtable uint64, kind string) (*peb
 		// their text, and zstd finds it within a block. 256 KiB measured
 		// 55 bytes per span against 67 at 32 KiB (docs/benchmarks.md).
 		l.BlockSize = 256 << 10
-		l.IndexBlockSize = 64 << 10
+		l.IndexBlockSize = 256 << 10
 		// zstd on every level: files written by a flush are often moved down
 		// the levels as they are, never recompressed.
 		l.Compression = func() *block.CompressionProfile { return block.ZstdCompression }
@@ -124,6 +133,7 @@ func openDB(dir string, cache *pebble.Cache, memtable uint64, kind string) (*peb
 			// Summaries are looked up by trace id, mostly for traces that
 			// have none yet: a bloom filter answers without reading a block.
 			l.BlockSize = 16 << 10
+			l.IndexBlockSize = 64 << 10
 			l.FilterPolicy = bloom.FilterPolicy(10)
 			l.FilterType = pebble.TableFilter
 		}
