@@ -70,9 +70,13 @@ func TestNewcomerFlow(t *testing.T) {
 		!strings.Contains(err.Error(), "not found") {
 		t.Errorf("traces get of an unknown id: %v, want not found", err)
 	}
-	if _, _, err := runCmd(t, "traces", "list", "--filter", "fault", "--endpoint", endpoint); err == nil ||
-		!strings.Contains(err.Error(), "InvalidRequestException") {
-		t.Errorf("traces list with a refused filter: %v, want the API's InvalidRequestException", err)
+	filtered, _, err := runCmd(t, "traces", "list", "--since", "5m", "--filter", `service("api-gateway") AND http.method = "GET"`, "--endpoint", endpoint)
+	if err != nil || strings.Contains(filtered, "POST") || !strings.Contains(filtered, "GET") {
+		t.Errorf("traces list --filter: %v\n%s", err, filtered)
+	}
+	if _, _, err := runCmd(t, "traces", "list", "--filter", "fault AND", "--endpoint", endpoint); err == nil ||
+		!strings.Contains(err.Error(), "InvalidRequestException") || !strings.Contains(err.Error(), "1:10") {
+		t.Errorf("traces list with a syntax error: %v, want the API's InvalidRequestException at 1:10", err)
 	}
 }
 

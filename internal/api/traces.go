@@ -7,8 +7,12 @@ import (
 	"hash/fnv"
 	"math"
 	"net/http"
+	"strings"
+	"time"
 
+	"github.com/fluoro-dev/fluoro/internal/filterexpr"
 	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/query"
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/trace"
 	"github.com/fluoro-dev/fluoro/internal/xray"
@@ -95,6 +99,9 @@ func (s *Server) batchGetTraces(ctx context.Context, body []byte) (any, error) {
 const (
 	pageSummaries = 100
 	pageScanned   = 200_000
+	// pageTime bounds one call's scan; a filter that must read each trace's
+	// spans stops here and hands out a NextToken.
+	pageTime = 2 * time.Second
 	// eventLookback widens Event and Service scans backwards: a trace that
 	// started this long before the range can still have activity in it.
 	eventLookback = 3600
@@ -112,8 +119,17 @@ func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error
 	if math.IsNaN(start) || math.IsNaN(end) || start < 0 || end <= start {
 		return nil, invalid("EndTime must be after StartTime")
 	}
-	if in.FilterExpression != nil && *in.FilterExpression != "" {
-		return nil, invalid("FilterExpression is not supported by this server yet; omit it to list every trace in the time range")
+	var filter filterexpr.Expr
+	needsSpans := false
+	if in.FilterExpression != nil && strings.TrimSpace(*in.FilterExpression) != "" {
+		expr, err := filterexpr.Parse(*in.FilterExpression)
+		if err != nil {
+			return nil, invalid("FilterExpression: %v", err)
+		}
+		if err := query.Check(expr); err != nil {
+			return nil, invalid("FilterExpression: %v", err)
+		}
+		filter, needsSpans = expr, query.NeedsSpans(expr)
 	}
 	rate, err := sampleRate(in)
 	if err != nil {
@@ -141,13 +157,27 @@ func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error
 	out := xray.GetTraceSummariesOutput{TraceSummaries: []xray.TraceSummary{}, ApproximateTime: start}
 	var last model.TraceID
 	scanned, more := 0, false
+	deadline := s.cfg.Now().Add(pageTime)
+	var scanErr error
 	err = s.cfg.Store.Summaries(ctx, q, func(sum *model.Summary) bool {
-		if len(out.TraceSummaries) == pageSummaries || scanned == pageScanned {
+		if len(out.TraceSummaries) == pageSummaries || scanned == pageScanned ||
+			(scanned%64 == 63 && s.cfg.Now().After(deadline)) {
 			more = true
 			return false
 		}
 		scanned++
 		last = sum.TraceID
+		if filter != nil {
+			t := query.Trace{Summary: sum}
+			if needsSpans {
+				if t.Spans, scanErr = trace.Load(ctx, s.cfg.Store, sum.TraceID); scanErr != nil {
+					return false
+				}
+			}
+			if !query.Match(filter, &t) {
+				return true
+			}
+		}
 		var matched *float64
 		switch rangeType {
 		case "Event":
@@ -169,6 +199,9 @@ func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error
 		out.TraceSummaries = append(out.TraceSummaries, ts)
 		return true
 	})
+	if err == nil {
+		err = scanErr
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/trace"
-	"github.com/fluoro-dev/fluoro/internal/xray"
 )
 
 const shards = 16
@@ -143,7 +142,7 @@ func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*m
 		return model.Summary{}, err
 	}
 	if seen {
-		if spans, err = loadSpans(ctx, a.st, id); err != nil {
+		if spans, err = trace.Load(ctx, a.st, id); err != nil {
 			return model.Summary{}, err
 		}
 	}
@@ -154,26 +153,6 @@ func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*m
 		sum.Revision = prev.Revision + 1
 	}
 	return sum, nil
-}
-
-// loadSpans reads and decodes every stored span of a trace.
-func loadSpans(ctx context.Context, st store.Store, id model.TraceID) ([]*model.Span, error) {
-	recs, err := st.Trace(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	var spans []*model.Span
-	for _, r := range recs {
-		decoded, err := xray.Decode(r.Doc)
-		if err != nil {
-			continue // stored documents were validated; skip one that no longer decodes
-		}
-		for i := range decoded {
-			decoded[i].Doc = nil
-			spans = append(spans, &decoded[i])
-		}
-	}
-	return spans, nil
 }
 
 // recover summarises the traces a crash left pending: spans stored, summary
@@ -191,7 +170,7 @@ func (a *aggregator) recover(ctx context.Context) (int, error) {
 		n := min(512, len(ids))
 		sums := make([]model.Summary, 0, n)
 		for _, id := range ids[:n] {
-			spans, err := loadSpans(ctx, a.st, id)
+			spans, err := trace.Load(ctx, a.st, id)
 			if err != nil {
 				return 0, err
 			}

@@ -62,7 +62,11 @@ func TestAWSCLI(t *testing.T) {
 	if len(traces) != 1 || !strings.Contains(fmt.Sprint(traces[0]), `a000000000000001`) {
 		t.Errorf("batch-get-traces: %v", out)
 	}
-	_, stderr, err = aws("get-trace-summaries", "--start-time", fmt.Sprint(now-600), "--end-time", fmt.Sprint(now+60), "--filter-expression", "fault")
+	out, stderr, err = aws("get-trace-summaries", "--start-time", fmt.Sprint(now-600), "--end-time", fmt.Sprint(now+60), "--filter-expression", `service("cli") AND !fault`)
+	if sums, _ := out["TraceSummaries"].([]any); err != nil || len(sums) != 1 {
+		t.Errorf("get-trace-summaries --filter-expression: %v, %v\n%s", out, err, stderr)
+	}
+	_, stderr, err = aws("get-trace-summaries", "--start-time", fmt.Sprint(now-600), "--end-time", fmt.Sprint(now+60), "--filter-expression", "fault AND")
 	if err == nil || !strings.Contains(stderr, "(InvalidRequestException)") {
 		t.Errorf("a refused call: err %v, stderr %q; want the CLI to name InvalidRequestException", err, stderr)
 	}

@@ -232,6 +232,47 @@ func TestXRaySDKToAWSClient(t *testing.T) {
 	check("/fail", true, false, 500)
 	check("/missing", false, true, 404)
 
+	// Filter expressions, evaluated over these traces by the server.
+	down := strings.TrimPrefix(downstream.URL, "http://")
+	for expr, want := range map[string][]string{
+		`ok`:                                  {"/ok"},
+		`fault`:                               {"/fail"},
+		`error`:                               {"/missing"},
+		`!ok`:                                 {"/fail", "/missing"},
+		`http.status >= 400`:                  {"/fail", "/missing"},
+		`http.url ENDSWITH "/ok" OR fault`:    {"/ok", "/fail"},
+		`http.method = "GET" AND !error`:      {"/ok", "/fail"},
+		`user = "alice" AND responsetime > 0`: {"/ok", "/fail", "/missing"},
+		`annotation.order_id = "A-1001"`:      {"/ok", "/fail", "/missing"},
+		`annotation[items] > 2 AND annotation.express = true`: {"/ok", "/fail", "/missing"},
+		`service("backend") { fault }`:                        {"/fail"},
+		`service("frontend") { error }`:                       {"/missing"},
+		`service(id(name: "` + down + `", type: "remote"))`:   {"/ok", "/fail", "/missing"},
+		`edge("frontend", "backend") { fault }`:               {"/fail"},
+		`edge("backend", "` + down + `") { ok }`:              {"/ok", "/fail", "/missing"},
+		`service("nowhere")`:                                  nil,
+	} {
+		out, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
+			StartTime: aws.Time(time.Now().Add(-5 * time.Minute)), EndTime: aws.Time(time.Now().Add(time.Minute)),
+			FilterExpression: aws.String(expr),
+		})
+		if err != nil {
+			t.Errorf("filter %q: %v", expr, err)
+			continue
+		}
+		var got []string
+		for _, p := range []string{"/ok", "/fail", "/missing"} {
+			for _, s := range out.TraceSummaries {
+				if aws.ToString(s.Id) == traceOf[p] {
+					got = append(got, p)
+				}
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("filter %q matched %v, want %v", expr, got, want)
+		}
+	}
+
 	// The whole trace, stitched: backend's segment hangs off frontend's call.
 	out, err := client.BatchGetTraces(ctx, &awsxray.BatchGetTracesInput{TraceIds: []string{traceOf["/ok"], "1-00000001-000000000000000000000001"}})
 	if err != nil {
@@ -314,14 +355,20 @@ func TestAPIErrors(t *testing.T) {
 	ctx := context.Background()
 	var ire *types.InvalidRequestException
 
-	_, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
-		StartTime: aws.Time(time.Now().Add(-time.Hour)), EndTime: aws.Time(time.Now()),
-		FilterExpression: aws.String(`service("api") { fault }`),
-	})
-	if !errors.As(err, &ire) || !strings.Contains(aws.ToString(ire.Message), "FilterExpression") {
-		t.Errorf("GetTraceSummaries with a filter: err = %v, want InvalidRequestException about FilterExpression", err)
+	for expr, want := range map[string]string{
+		`service("api") { fault`:                   "1:23: ",
+		"http.status = 500 AND\n  responsetime >":  "2:17: ",
+		`rootcause.fault.service { name = "api" }`: "rootcause is not supported",
+	} {
+		_, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
+			StartTime: aws.Time(time.Now().Add(-time.Hour)), EndTime: aws.Time(time.Now()),
+			FilterExpression: aws.String(expr),
+		})
+		if !errors.As(err, &ire) || !strings.Contains(aws.ToString(ire.Message), want) {
+			t.Errorf("GetTraceSummaries with filter %q: err = %v, want InvalidRequestException containing %q", expr, err, want)
+		}
 	}
-	_, err = client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
+	_, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
 		StartTime: aws.Time(time.Now()), EndTime: aws.Time(time.Now().Add(-time.Hour)),
 	})
 	if !errors.As(err, &ire) {

@@ -1,0 +1,367 @@
+// Package query evaluates filter expressions over traces: at the top level
+// against a trace's summary, inside service(…) { } and edge(…) { } against
+// the segments and calls of the trace's service graph.
+package query
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/fluoro-dev/fluoro/internal/filterexpr"
+	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/trace"
+)
+
+// Trace is what an expression is evaluated against. Spans are needed only
+// when NeedsSpans says so; they must be deduplicated (trace.Dedupe).
+type Trace struct {
+	Summary *model.Summary
+	Spans   []*model.Span
+	graph   *trace.Graph
+}
+
+// ErrUnsupported reports the parts of the language this server does not
+// evaluate yet. The API turns it into InvalidRequestException.
+type ErrUnsupported struct{ What string }
+
+func (e *ErrUnsupported) Error() string {
+	return e.What + " is not supported by this server yet"
+}
+
+// Check returns an *ErrUnsupported for an expression this package cannot
+// evaluate: root-cause filters, which need root-cause analysis, and groups,
+// which need the groups API.
+func Check(e filterexpr.Expr) error {
+	var err error
+	filterexpr.Walk(e, func(x filterexpr.Expr) bool {
+		switch x.(type) {
+		case *filterexpr.RootCause, *filterexpr.RootCauseJSON:
+			err = &ErrUnsupported{What: "rootcause"}
+		case *filterexpr.Group:
+			err = &ErrUnsupported{What: "group.name and group.arn"}
+		}
+		return err == nil
+	})
+	return err
+}
+
+// NeedsSpans reports whether e needs the trace's spans, not just its
+// summary: service and edge filters look at the trace's graph.
+func NeedsSpans(e filterexpr.Expr) bool {
+	needs := false
+	filterexpr.Walk(e, func(x filterexpr.Expr) bool {
+		switch x.(type) {
+		case *filterexpr.Service, *filterexpr.Edge:
+			needs = true
+		}
+		return !needs
+	})
+	return needs
+}
+
+// Match evaluates e over t. e must have passed Check.
+func Match(e filterexpr.Expr, t *Trace) bool {
+	return eval(e, summaryScope{t.Summary}, t)
+}
+
+// scope answers keywords in one context: the trace, a segment of a node, or
+// a call. Values returns every value the keyword has there (none when it is
+// not set); a trace has several users, say.
+type scope interface {
+	values(kw filterexpr.Keyword, key string) []filterexpr.Value
+}
+
+func eval(e filterexpr.Expr, s scope, t *Trace) bool {
+	switch e := e.(type) {
+	case *filterexpr.And:
+		for _, x := range e.Terms {
+			if !eval(x, s, t) {
+				return false
+			}
+		}
+		return true
+	case *filterexpr.Or:
+		for _, x := range e.Terms {
+			if eval(x, s, t) {
+				return true
+			}
+		}
+		return false
+	case *filterexpr.Not:
+		return !eval(e.X, s, t)
+	case *filterexpr.Compare:
+		return compare(e, s.values(e.Keyword, e.Key))
+	case *filterexpr.Service:
+		return matchService(e, t)
+	case *filterexpr.Edge:
+		return matchEdge(e, t)
+	}
+	panic(fmt.Sprintf("query: %T not supported; Check must refuse it", e))
+}
+
+func (t *Trace) graphOf() *trace.Graph {
+	if t.graph == nil {
+		t.graph = trace.BuildGraph(t.Spans)
+	}
+	return t.graph
+}
+
+func refMatches(r *filterexpr.ServiceRef, id model.ServiceID) bool {
+	return r == nil || ((r.Name == "" || r.Name == id.Name) && (r.Type == "" || r.Type == id.Type) &&
+		(r.AccountID == "" || r.AccountID == id.AccountID))
+}
+
+// matchService: some node matching the reference has a segment (or, for an
+// inferred node, a call into it) that satisfies the filter.
+func matchService(e *filterexpr.Service, t *Trace) bool {
+	for _, n := range t.graphOf().Nodes {
+		if !refMatches(e.Ref, n.ID) {
+			continue
+		}
+		if e.Filter == nil {
+			return true
+		}
+		entities := n.Segments
+		if n.Inferred {
+			entities = n.Calls
+		}
+		for _, ent := range entities {
+			if eval(e.Filter, entityScope{e: ent, n: n}, t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matchEdge: some call from a node matching Source to one matching
+// Destination satisfies the filter, evaluated on the caller's subsegment.
+func matchEdge(e *filterexpr.Edge, t *Trace) bool {
+	for _, ed := range t.graphOf().Edges {
+		if !refMatches(&e.Source, ed.From.ID) || !refMatches(&e.Destination, ed.To.ID) {
+			continue
+		}
+		if e.Filter == nil || eval(e.Filter, entityScope{e: ed.Call, n: ed.From}, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// compare holds when some value satisfies the comparison; a bare keyword
+// holds when a boolean value is true or any other value is set. "!=" holds
+// when the keyword has a value and none equals the operand.
+func compare(c *filterexpr.Compare, vals []filterexpr.Value) bool {
+	if c.Op == filterexpr.OpNone {
+		for _, v := range vals {
+			if v.Kind != filterexpr.KindBool || v.Bool {
+				return true
+			}
+		}
+		return false
+	}
+	if c.Op == filterexpr.OpNe {
+		if len(vals) == 0 {
+			return false
+		}
+		for _, v := range vals {
+			if equal(v, c.Value) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, v := range vals {
+		if holds(c.Op, v, c.Value) {
+			return true
+		}
+	}
+	return false
+}
+
+func equal(a, b filterexpr.Value) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	switch a.Kind {
+	case filterexpr.KindBool:
+		return a.Bool == b.Bool
+	case filterexpr.KindNumber:
+		return a.Num == b.Num
+	}
+	return a.Str == b.Str
+}
+
+func holds(op filterexpr.Op, v, want filterexpr.Value) bool {
+	switch op {
+	case filterexpr.OpEq:
+		return equal(v, want)
+	case filterexpr.OpLt, filterexpr.OpLe, filterexpr.OpGt, filterexpr.OpGe:
+		if v.Kind != filterexpr.KindNumber || want.Kind != filterexpr.KindNumber {
+			return false
+		}
+		switch op {
+		case filterexpr.OpLt:
+			return v.Num < want.Num
+		case filterexpr.OpLe:
+			return v.Num <= want.Num
+		case filterexpr.OpGt:
+			return v.Num > want.Num
+		}
+		return v.Num >= want.Num
+	case filterexpr.OpContains, filterexpr.OpBeginsWith, filterexpr.OpEndsWith:
+		if v.Kind != filterexpr.KindString {
+			return false
+		}
+		switch op {
+		case filterexpr.OpContains:
+			return strings.Contains(v.Str, want.Str)
+		case filterexpr.OpBeginsWith:
+			return strings.HasPrefix(v.Str, want.Str)
+		}
+		return strings.HasSuffix(v.Str, want.Str)
+	}
+	return false
+}
+
+func boolv(b bool) []filterexpr.Value {
+	return []filterexpr.Value{{Kind: filterexpr.KindBool, Bool: b}}
+}
+
+func numv(f float64) []filterexpr.Value {
+	return []filterexpr.Value{{Kind: filterexpr.KindNumber, Num: f}}
+}
+
+func strv(ss ...string) []filterexpr.Value {
+	var out []filterexpr.Value
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, filterexpr.Value{Kind: filterexpr.KindString, Str: s})
+		}
+	}
+	return out
+}
+
+func valueOf(v model.Value) filterexpr.Value {
+	switch v.Kind {
+	case model.Number:
+		return filterexpr.Value{Kind: filterexpr.KindNumber, Num: v.Num}
+	case model.Bool:
+		return filterexpr.Value{Kind: filterexpr.KindBool, Bool: v.Bool}
+	}
+	return filterexpr.Value{Kind: filterexpr.KindString, Str: v.Str}
+}
+
+// summaryScope answers top-level keywords from the trace summary: the flags
+// and HTTP of the root segment, every user, annotation and resource.
+type summaryScope struct{ s *model.Summary }
+
+func (sc summaryScope) values(kw filterexpr.Keyword, key string) []filterexpr.Value {
+	s := sc.s
+	switch kw {
+	case filterexpr.KwOK:
+		return boolv(!s.HasFault && !s.HasError && !s.HasThrottle)
+	case filterexpr.KwError:
+		return boolv(s.HasError)
+	case filterexpr.KwFault:
+		return boolv(s.HasFault)
+	case filterexpr.KwThrottle:
+		return boolv(s.HasThrottle)
+	case filterexpr.KwPartial:
+		return boolv(s.IsPartial)
+	case filterexpr.KwInferred:
+		return boolv(false) // a trace is never inferred; its nodes may be
+	case filterexpr.KwResponseTime:
+		return numv(s.ResponseTime)
+	case filterexpr.KwDuration:
+		return numv(s.Duration())
+	case filterexpr.KwHTTPStatus:
+		if s.HTTP.Status == 0 {
+			return nil
+		}
+		return numv(float64(s.HTTP.Status))
+	case filterexpr.KwHTTPURL:
+		return strv(s.HTTP.URL)
+	case filterexpr.KwHTTPMethod:
+		return strv(s.HTTP.Method)
+	case filterexpr.KwHTTPUserAgent:
+		return strv(s.HTTP.UserAgent)
+	case filterexpr.KwHTTPClientIP:
+		return strv(s.HTTP.ClientIP)
+	case filterexpr.KwUser:
+		var out []filterexpr.Value
+		for _, u := range s.Users {
+			out = append(out, strv(u.Name)...)
+		}
+		return out
+	case filterexpr.KwAvailabilityZone:
+		return strv(s.AvailabilityZones...)
+	case filterexpr.KwInstanceID:
+		return strv(s.InstanceIDs...)
+	case filterexpr.KwResourceARN:
+		return strv(s.ResourceARNs...)
+	case filterexpr.KwAnnotation:
+		var out []filterexpr.Value
+		for _, a := range s.Annotations {
+			if a.Key == key {
+				out = append(out, valueOf(a.Value))
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// entityScope answers keywords inside service and edge filters from one
+// segment of a node, or one call subsegment.
+type entityScope struct {
+	e *model.Entity
+	n *trace.Node
+}
+
+func (sc entityScope) values(kw filterexpr.Keyword, key string) []filterexpr.Value {
+	e := sc.e
+	switch kw {
+	case filterexpr.KwOK:
+		return boolv(!e.Fault && !e.Error && !e.Throttle)
+	case filterexpr.KwError:
+		return boolv(e.Error)
+	case filterexpr.KwFault:
+		return boolv(e.Fault)
+	case filterexpr.KwThrottle:
+		return boolv(e.Throttle)
+	case filterexpr.KwPartial:
+		return boolv(e.InProgress)
+	case filterexpr.KwInferred:
+		return boolv(sc.n.Inferred)
+	case filterexpr.KwRoot:
+		return boolv(sc.n.Root)
+	case filterexpr.KwResponseTime, filterexpr.KwDuration:
+		if e.InProgress {
+			return nil
+		}
+		return numv(e.End - e.Start)
+	case filterexpr.KwHTTPStatus:
+		if e.HTTP.Status == 0 {
+			return nil
+		}
+		return numv(float64(e.HTTP.Status))
+	case filterexpr.KwHTTPURL:
+		return strv(e.HTTP.URL)
+	case filterexpr.KwHTTPMethod:
+		return strv(e.HTTP.Method)
+	case filterexpr.KwHTTPUserAgent:
+		return strv(e.HTTP.UserAgent)
+	case filterexpr.KwHTTPClientIP:
+		return strv(e.HTTP.ClientIP)
+	case filterexpr.KwUser:
+		return strv(e.User)
+	case filterexpr.KwAvailabilityZone:
+		return strv(e.AvailabilityZone)
+	case filterexpr.KwInstanceID:
+		return strv(e.InstanceID)
+	case filterexpr.KwResourceARN:
+		return strv(e.ResourceARN)
+	}
+	return nil
+}
