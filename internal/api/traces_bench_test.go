@@ -66,8 +66,6 @@ func BenchmarkBatchGetTraces(b *testing.B) {
 	}
 	st.Flush()
 	stats := st.Stats()
-	b.ReportMetric(float64(stats.TableBytes)/float64(spans), "table-B/span")
-	b.ReportMetric(float64(stats.TableBytes)/float64(docs), "table-B/doc")
 
 	srv := New(Config{Store: st, Ingest: nopIngester{}})
 	srv.SetReady()
@@ -96,6 +94,8 @@ func BenchmarkBatchGetTraces(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(stats.TableBytes)/float64(spans), "table-B/span")
+	b.ReportMetric(float64(stats.TableBytes)/float64(docs), "table-B/doc")
 	if os.Getenv("FLUORO_BENCH_VERBOSE") != "" {
 		b.Logf("%d spans in %d documents, %d traces; tables %s bytes", spans, docs, len(ids), strconv.FormatInt(stats.TableBytes, 10))
 	}

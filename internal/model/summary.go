@@ -20,6 +20,9 @@ type Summary struct {
 	HasError     bool
 	HasThrottle  bool
 	IsPartial    bool
+	// HasInferred is true when the trace has inferred nodes: calls to
+	// downstreams that sent no segment.
+	HasInferred bool
 	// HTTP is the root segment's http object.
 	HTTP              HTTP
 	Annotations       []SummaryAnnotation
@@ -29,6 +32,10 @@ type Summary struct {
 	InstanceIDs       []string
 	AvailabilityZones []string
 	EntryPoint        *ServiceID
+	// Root causes of faults, errors (4xx and throttles) and response time.
+	FaultRootCauses        []RootCause
+	ErrorRootCauses        []RootCause
+	ResponseTimeRootCauses []RootCause
 	// Revision counts the times the summary was recomputed because more of
 	// the trace arrived.
 	Revision int
@@ -53,4 +60,32 @@ type SummaryAnnotation struct {
 type SummaryUser struct {
 	Name     string
 	Services []ServiceID
+}
+
+// RootCause is one chain of blame through a trace, as X-Ray reports it in a
+// summary's FaultRootCauses, ErrorRootCauses and ResponseTimeRootCauses: the
+// services crossed from the entry point down to the culprit.
+type RootCause struct {
+	Services []RootCauseService
+	// ClientImpacting is true when the root segment itself carries the
+	// fault or error (for response time: always).
+	ClientImpacting bool
+}
+
+// RootCauseService is one service of a root-cause chain and the entities
+// (its segment, then subsegments) the chain passes through in it.
+type RootCauseService struct {
+	ID         ServiceID
+	Inferred   bool
+	EntityPath []RootCauseEntity
+}
+
+// RootCauseEntity is one segment or subsegment of a root-cause chain.
+// Exceptions are set on the culprit; Coverage (response time only) is the
+// entity's share of the root segment's response time.
+type RootCauseEntity struct {
+	Name       string
+	Exceptions []Exception
+	Remote     bool
+	Coverage   float64
 }

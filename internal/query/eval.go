@@ -29,14 +29,13 @@ func (e *ErrUnsupported) Error() string {
 }
 
 // Check returns an *ErrUnsupported for an expression this package cannot
-// evaluate: root-cause filters, which need root-cause analysis, and groups,
-// which need the groups API.
+// evaluate: rootcause.json, and groups, which need the groups API.
 func Check(e filterexpr.Expr) error {
 	var err error
 	filterexpr.Walk(e, func(x filterexpr.Expr) bool {
 		switch x.(type) {
-		case *filterexpr.RootCause, *filterexpr.RootCauseJSON:
-			err = &ErrUnsupported{What: "rootcause"}
+		case *filterexpr.RootCauseJSON:
+			err = &ErrUnsupported{What: "rootcause.json"}
 		case *filterexpr.Group:
 			err = &ErrUnsupported{What: "group.name and group.arn"}
 		}
@@ -95,6 +94,8 @@ func eval(e filterexpr.Expr, s scope, t *Trace) bool {
 		return matchService(e, t)
 	case *filterexpr.Edge:
 		return matchEdge(e, t)
+	case *filterexpr.RootCause:
+		return matchRootCause(e, t.Summary)
 	}
 	panic(fmt.Sprintf("query: %T not supported; Check must refuse it", e))
 }
@@ -270,7 +271,7 @@ func (sc summaryScope) values(kw filterexpr.Keyword, key string) []filterexpr.Va
 	case filterexpr.KwPartial:
 		return boolv(s.IsPartial)
 	case filterexpr.KwInferred:
-		return boolv(false) // a trace is never inferred; its nodes may be
+		return boolv(s.HasInferred)
 	case filterexpr.KwResponseTime:
 		return numv(s.ResponseTime)
 	case filterexpr.KwDuration:
@@ -362,6 +363,91 @@ func (sc entityScope) values(kw filterexpr.Keyword, key string) []filterexpr.Val
 		return strv(e.InstanceID)
 	case filterexpr.KwResourceARN:
 		return strv(e.ResourceARN)
+	}
+	return nil
+}
+
+// matchRootCause: some element (service, entity or exception, by Scope) of
+// some root cause of the kind satisfies the filter. index, first and last
+// number the elements of one root cause in order.
+func matchRootCause(e *filterexpr.RootCause, s *model.Summary) bool {
+	list := s.FaultRootCauses
+	switch e.Kind {
+	case filterexpr.RootCauseError:
+		list = s.ErrorRootCauses
+	case filterexpr.RootCauseResponseTime:
+		list = s.ResponseTimeRootCauses
+	}
+	for _, rc := range list {
+		var elems []rootCauseScope
+		for _, svc := range rc.Services {
+			if e.Scope == filterexpr.ScopeService {
+				elems = append(elems, rootCauseScope{svc: svc})
+				continue
+			}
+			for _, ent := range svc.EntityPath {
+				if e.Scope == filterexpr.ScopeEntity {
+					elems = append(elems, rootCauseScope{svc: svc, ent: &ent})
+					continue
+				}
+				for _, x := range ent.Exceptions {
+					elems = append(elems, rootCauseScope{svc: svc, ent: &ent, exc: &x})
+				}
+			}
+		}
+		for i := range elems {
+			elems[i].index, elems[i].count = i, len(elems)
+			if eval(e.Filter, elems[i], nil) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// rootCauseScope answers the root-cause keywords for one element.
+type rootCauseScope struct {
+	svc          model.RootCauseService
+	ent          *model.RootCauseEntity
+	exc          *model.Exception
+	index, count int
+}
+
+func (sc rootCauseScope) values(kw filterexpr.Keyword, _ string) []filterexpr.Value {
+	switch kw {
+	case filterexpr.KwIndex:
+		return numv(float64(sc.index))
+	case filterexpr.KwFirst:
+		return boolv(sc.index == 0)
+	case filterexpr.KwLast:
+		return boolv(sc.index == sc.count-1)
+	case filterexpr.KwInferred:
+		return boolv(sc.svc.Inferred)
+	case filterexpr.KwType:
+		return strv(sc.svc.ID.Type)
+	case filterexpr.KwName:
+		switch {
+		case sc.exc != nil:
+			return strv(sc.exc.Type)
+		case sc.ent != nil:
+			return strv(sc.ent.Name)
+		}
+		return strv(sc.svc.ID.Name)
+	case filterexpr.KwMessage:
+		if sc.exc != nil {
+			return strv(sc.exc.Message)
+		}
+	case filterexpr.KwRemote:
+		switch {
+		case sc.exc != nil:
+			return boolv(sc.exc.Remote)
+		case sc.ent != nil:
+			return boolv(sc.ent.Remote)
+		}
+	case filterexpr.KwCoverage:
+		if sc.ent != nil {
+			return numv(sc.ent.Coverage)
+		}
 	}
 	return nil
 }

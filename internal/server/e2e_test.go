@@ -244,13 +244,17 @@ func TestXRaySDKToAWSClient(t *testing.T) {
 		`http.method = "GET" AND !error`:      {"/ok", "/fail"},
 		`user = "alice" AND responsetime > 0`: {"/ok", "/fail", "/missing"},
 		`annotation.order_id = "A-1001"`:      {"/ok", "/fail", "/missing"},
-		`annotation[items] > 2 AND annotation.express = true`: {"/ok", "/fail", "/missing"},
-		`service("backend") { fault }`:                        {"/fail"},
-		`service("frontend") { error }`:                       {"/missing"},
-		`service(id(name: "` + down + `", type: "remote"))`:   {"/ok", "/fail", "/missing"},
-		`edge("frontend", "backend") { fault }`:               {"/fail"},
-		`edge("backend", "` + down + `") { ok }`:              {"/ok", "/fail", "/missing"},
-		`service("nowhere")`:                                  nil,
+		`annotation[items] > 2 AND annotation.express = true`:            {"/ok", "/fail", "/missing"},
+		`service("backend") { fault }`:                                   {"/fail"},
+		`service("frontend") { error }`:                                  {"/missing"},
+		`service(id(name: "` + down + `", type: "remote"))`:              {"/ok", "/fail", "/missing"},
+		`edge("frontend", "backend") { fault }`:                          {"/fail"},
+		`edge("backend", "` + down + `") { ok }`:                         {"/ok", "/fail", "/missing"},
+		`service("nowhere")`:                                             nil,
+		`rootcause.fault.service { name = "backend" }`:                   {"/fail"},
+		`rootcause.fault.service { name = "frontend" AND first }`:        {"/fail"},
+		`rootcause.error.entity { name = "frontend" }`:                   {"/missing"},
+		`rootcause.responsetime.service { name = "frontend" AND first }`: {"/ok", "/fail", "/missing"},
 	} {
 		out, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
 			StartTime: aws.Time(time.Now().Add(-5 * time.Minute)), EndTime: aws.Time(time.Now().Add(time.Minute)),
@@ -356,9 +360,9 @@ func TestAPIErrors(t *testing.T) {
 	var ire *types.InvalidRequestException
 
 	for expr, want := range map[string]string{
-		`service("api") { fault`:                   "1:23: ",
-		"http.status = 500 AND\n  responsetime >":  "2:17: ",
-		`rootcause.fault.service { name = "api" }`: "rootcause is not supported",
+		`service("api") { fault`:                  "1:23: ",
+		"http.status = 500 AND\n  responsetime >": "2:17: ",
+		`rootcause.json = #[{"Services": []}]`:    "rootcause.json is not supported",
 	} {
 		_, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
 			StartTime: aws.Time(time.Now().Add(-time.Hour)), EndTime: aws.Time(time.Now()),

@@ -21,7 +21,7 @@ func AppendSummary(dst []byte, s *model.Summary) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(f))
 	}
 	var flags byte
-	for i, b := range [...]bool{s.HasFault, s.HasError, s.HasThrottle, s.IsPartial, s.HTTP.Traced} {
+	for i, b := range [...]bool{s.HasFault, s.HasError, s.HasThrottle, s.IsPartial, s.HTTP.Traced, s.HasInferred} {
 		if b {
 			flags |= 1 << i
 		}
@@ -81,6 +81,45 @@ func AppendSummary(dst []byte, s *model.Summary) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(list)))
 		dst = appendStrings(dst, list...)
 	}
+	// Root causes came later: an encoding that ends here has none.
+	for _, kind := range [][]model.RootCause{s.FaultRootCauses, s.ErrorRootCauses, s.ResponseTimeRootCauses} {
+		dst = binary.AppendUvarint(dst, uint64(len(kind)))
+		for _, rc := range kind {
+			b := byte(0)
+			if rc.ClientImpacting {
+				b = 1
+			}
+			dst = append(dst, b)
+			dst = binary.AppendUvarint(dst, uint64(len(rc.Services)))
+			for _, svc := range rc.Services {
+				dst = appendStrings(dst, svc.ID.Name, svc.ID.Type, svc.ID.AccountID)
+				b := byte(0)
+				if svc.Inferred {
+					b = 1
+				}
+				dst = append(dst, b)
+				dst = binary.AppendUvarint(dst, uint64(len(svc.EntityPath)))
+				for _, e := range svc.EntityPath {
+					dst = appendStrings(dst, e.Name)
+					b := byte(0)
+					if e.Remote {
+						b = 1
+					}
+					dst = append(dst, b)
+					dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.Coverage))
+					dst = binary.AppendUvarint(dst, uint64(len(e.Exceptions)))
+					for _, x := range e.Exceptions {
+						dst = appendStrings(dst, x.ID, x.Type, x.Message)
+						b := byte(0)
+						if x.Remote {
+							b = 1
+						}
+						dst = append(dst, b)
+					}
+				}
+			}
+		}
+	}
 	return dst
 }
 
@@ -106,6 +145,7 @@ func DecodeSummary(id model.TraceID, b []byte, s *model.Summary) error {
 	flags := d.byte()
 	s.HasFault, s.HasError, s.HasThrottle, s.IsPartial = flags&1 != 0, flags&2 != 0, flags&4 != 0, flags&8 != 0
 	s.HTTP.Traced = flags&16 != 0
+	s.HasInferred = flags&32 != 0
 	s.Revision, s.Spans = int(d.uvarint()), int(d.uvarint())
 	s.HTTP.Method, s.HTTP.URL, s.HTTP.UserAgent, s.HTTP.ClientIP = d.str(), d.str(), d.str(), d.str()
 	s.HTTP.Status = int(d.uvarint())
@@ -168,7 +208,49 @@ func DecodeSummary(id model.TraceID, b []byte, s *model.Summary) error {
 			}
 		}
 	}
+	if len(d.b) > 0 && d.err == nil {
+		for _, kind := range []*[]model.RootCause{&s.FaultRootCauses, &s.ErrorRootCauses, &s.ResponseTimeRootCauses} {
+			*kind = d.rootCauses()
+		}
+	}
 	return d.err
+}
+
+func (d *decoder) rootCauses() []model.RootCause {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]model.RootCause, n)
+	for i := range out {
+		rc := &out[i]
+		rc.ClientImpacting = d.byte() == 1
+		if m := d.count(); m > 0 {
+			rc.Services = make([]model.RootCauseService, m)
+			for j := range rc.Services {
+				svc := &rc.Services[j]
+				svc.ID = model.ServiceID{Name: d.str(), Type: d.str(), AccountID: d.str()}
+				svc.Inferred = d.byte() == 1
+				if k := d.count(); k > 0 {
+					svc.EntityPath = make([]model.RootCauseEntity, k)
+					for l := range svc.EntityPath {
+						e := &svc.EntityPath[l]
+						e.Name = d.str()
+						e.Remote = d.byte() == 1
+						e.Coverage = d.float()
+						if x := d.count(); x > 0 {
+							e.Exceptions = make([]model.Exception, x)
+							for xi := range e.Exceptions {
+								e.Exceptions[xi] = model.Exception{ID: d.str(), Type: d.str(), Message: d.str()}
+								e.Exceptions[xi].Remote = d.byte() == 1
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 type decoder struct {

@@ -117,6 +117,7 @@ func Summarize(spans []*model.Span) model.Summary {
 						sum.IsPartial = true // the instrumented callee never reported
 					}
 					services.add(inferredNode(e))
+					sum.HasInferred = true
 				}
 			}
 			for _, a := range e.Annotations {
@@ -149,6 +150,11 @@ func Summarize(spans []*model.Span) model.Summary {
 		sum.EntryPoint = &ep
 	}
 	sum.Services = services.list
+	tree := callTree(spans)
+	sum.FaultRootCauses = rootCauses(tree, isFault)
+	sum.ErrorRootCauses = rootCauses(tree, isError)
+	sum.ResponseTimeRootCauses = responseTimeRootCause(tree)
+
 	for _, k := range annotationOrder {
 		sum.Annotations = append(sum.Annotations, *annotations[k])
 	}

@@ -79,24 +79,27 @@ type GetTraceSummariesOutput struct {
 
 // TraceSummary is X-Ray's summary of one trace.
 type TraceSummary struct {
-	Id                string
-	StartTime         float64
-	Duration          float64
-	ResponseTime      float64
-	HasFault          bool
-	HasError          bool
-	HasThrottle       bool
-	IsPartial         bool
-	Http              HTTP
-	Annotations       map[string][]ValueWithServiceIds
-	Users             []TraceUser
-	ServiceIds        []ServiceID
-	ResourceARNs      []ResourceARNDetail
-	InstanceIds       []InstanceIDDetail
-	AvailabilityZones []AvailabilityZoneDetail
-	EntryPoint        *ServiceID `json:",omitempty"`
-	Revision          int
-	MatchedEventTime  *float64 `json:",omitempty"`
+	Id                     string
+	StartTime              float64
+	Duration               float64
+	ResponseTime           float64
+	HasFault               bool
+	HasError               bool
+	HasThrottle            bool
+	IsPartial              bool
+	Http                   HTTP
+	Annotations            map[string][]ValueWithServiceIds
+	Users                  []TraceUser
+	ServiceIds             []ServiceID
+	ResourceARNs           []ResourceARNDetail
+	InstanceIds            []InstanceIDDetail
+	AvailabilityZones      []AvailabilityZoneDetail
+	EntryPoint             *ServiceID `json:",omitempty"`
+	FaultRootCauses        []RootCause
+	ErrorRootCauses        []RootCause
+	ResponseTimeRootCauses []RootCause
+	Revision               int
+	MatchedEventTime       *float64 `json:",omitempty"`
 }
 
 // HTTP is a summary's root-segment http information.
@@ -135,6 +138,65 @@ type ServiceID struct {
 	Type      string `json:",omitempty"`
 }
 
+// RootCause is X-Ray's FaultRootCause, ErrorRootCause or
+// ResponseTimeRootCause (one shape: the members of the others are omitted).
+type RootCause struct {
+	Services        []RootCauseService
+	ClientImpacting bool
+}
+
+// RootCauseService is one service of a root-cause chain.
+type RootCauseService struct {
+	Name       string
+	Names      []string
+	Type       string `json:",omitempty"`
+	AccountId  string `json:",omitempty"`
+	EntityPath []RootCauseEntity
+	Inferred   bool
+}
+
+// RootCauseEntity is one entity of a root-cause chain: Exceptions for fault
+// and error root causes, Coverage for response time.
+type RootCauseEntity struct {
+	Name       string
+	Exceptions []RootCauseException `json:",omitempty"`
+	Coverage   *float64             `json:",omitempty"`
+	Remote     bool
+}
+
+// RootCauseException is an exception of a root-cause entity.
+type RootCauseException struct {
+	Name    string
+	Message string
+}
+
+func rootCauses(list []model.RootCause, coverage bool) []RootCause {
+	out := []RootCause{}
+	for _, rc := range list {
+		r := RootCause{ClientImpacting: rc.ClientImpacting, Services: []RootCauseService{}}
+		for _, svc := range rc.Services {
+			s := RootCauseService{Name: svc.ID.Name, Names: []string{svc.ID.Name}, Type: svc.ID.Type,
+				AccountId: svc.ID.AccountID, Inferred: svc.Inferred, EntityPath: []RootCauseEntity{}}
+			for _, e := range svc.EntityPath {
+				ent := RootCauseEntity{Name: e.Name, Remote: e.Remote}
+				if coverage {
+					c := e.Coverage
+					ent.Coverage = &c
+				} else {
+					ent.Exceptions = []RootCauseException{}
+					for _, x := range e.Exceptions {
+						ent.Exceptions = append(ent.Exceptions, RootCauseException{Name: x.Type, Message: x.Message})
+					}
+				}
+				s.EntityPath = append(s.EntityPath, ent)
+			}
+			r.Services = append(r.Services, s)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // ResourceARNDetail, InstanceIDDetail and AvailabilityZoneDetail wrap the
 // summary's lists of resources.
 type (
@@ -169,13 +231,16 @@ func SummaryOf(s *model.Summary) TraceSummary {
 		IsPartial:    s.IsPartial,
 		Http: HTTP{HttpURL: s.HTTP.URL, HttpStatus: s.HTTP.Status, HttpMethod: s.HTTP.Method,
 			UserAgent: s.HTTP.UserAgent, ClientIp: s.HTTP.ClientIP},
-		Annotations:       map[string][]ValueWithServiceIds{},
-		Users:             []TraceUser{},
-		ServiceIds:        serviceIDs(s.Services),
-		ResourceARNs:      []ResourceARNDetail{},
-		InstanceIds:       []InstanceIDDetail{},
-		AvailabilityZones: []AvailabilityZoneDetail{},
-		Revision:          s.Revision,
+		Annotations:            map[string][]ValueWithServiceIds{},
+		Users:                  []TraceUser{},
+		ServiceIds:             serviceIDs(s.Services),
+		ResourceARNs:           []ResourceARNDetail{},
+		InstanceIds:            []InstanceIDDetail{},
+		AvailabilityZones:      []AvailabilityZoneDetail{},
+		Revision:               s.Revision,
+		FaultRootCauses:        rootCauses(s.FaultRootCauses, false),
+		ErrorRootCauses:        rootCauses(s.ErrorRootCauses, false),
+		ResponseTimeRootCauses: rootCauses(s.ResponseTimeRootCauses, true),
 	}
 	for _, a := range s.Annotations {
 		var v AnnotationValue

@@ -460,9 +460,19 @@ func FullSummary(id model.TraceID) model.Summary {
 		InstanceIDs:       []string{"i-0abc", "i-0def"},
 		AvailabilityZones: []string{"eu-west-1a"},
 		EntryPoint:        &model.ServiceID{Name: "web", Type: "AWS::EC2::Instance", AccountID: "123456789012"},
-		Revision:          3,
-		Spans:             17,
-		Updated:           start + 2,
+		HasInferred:       true,
+		FaultRootCauses: []model.RootCause{{ClientImpacting: true, Services: []model.RootCauseService{
+			{ID: web, EntityPath: []model.RootCauseEntity{{Name: "web"}, {Name: "DynamoDB", Remote: true}}},
+			{ID: db, Inferred: true, EntityPath: []model.RootCauseEntity{{Name: "orders", Remote: true,
+				Exceptions: []model.Exception{{ID: "0123456789abcdef", Type: "InternalServerError", Message: "try again", Remote: true}}}}},
+		}}},
+		ErrorRootCauses: []model.RootCause{{Services: []model.RootCauseService{{ID: queue, EntityPath: []model.RootCauseEntity{{Name: "jobs"}}}}}},
+		ResponseTimeRootCauses: []model.RootCause{{ClientImpacting: true, Services: []model.RootCauseService{
+			{ID: web, EntityPath: []model.RootCauseEntity{{Name: "web", Coverage: 1}, {Name: "DynamoDB", Coverage: 0.75, Remote: true}}},
+		}}},
+		Revision: 3,
+		Spans:    17,
+		Updated:  start + 2,
 	}
 }
 
