@@ -147,6 +147,9 @@ func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error
 	default:
 		return nil, invalid("TimeRangeType %q is not one of TraceId, Event, Service", in.TimeRangeType)
 	}
+	if filter != nil {
+		q.Hint = query.Hint(filter)
+	}
 	if in.NextToken != nil && *in.NextToken != "" {
 		after, err := parseToken(*in.NextToken)
 		if err != nil {

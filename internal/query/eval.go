@@ -45,12 +45,15 @@ func Check(e filterexpr.Expr) error {
 }
 
 // NeedsSpans reports whether e needs the trace's spans, not just its
-// summary: service and edge filters look at the trace's graph.
+// summary: edges and service filters { } look at the trace's graph; a bare
+// service(…) is answered from the summary's services.
 func NeedsSpans(e filterexpr.Expr) bool {
 	needs := false
 	filterexpr.Walk(e, func(x filterexpr.Expr) bool {
-		switch x.(type) {
-		case *filterexpr.Service, *filterexpr.Edge:
+		switch x := x.(type) {
+		case *filterexpr.Service:
+			needs = x.Filter != nil
+		case *filterexpr.Edge:
 			needs = true
 		}
 		return !needs
@@ -115,6 +118,14 @@ func refMatches(r *filterexpr.ServiceRef, id model.ServiceID) bool {
 // matchService: some node matching the reference has a segment (or, for an
 // inferred node, a call into it) that satisfies the filter.
 func matchService(e *filterexpr.Service, t *Trace) bool {
+	if e.Filter == nil && t.Spans == nil {
+		for _, id := range t.Summary.Services {
+			if refMatches(e.Ref, id) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, n := range t.graphOf().Nodes {
 		if !refMatches(e.Ref, n.ID) {
 			continue

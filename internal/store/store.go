@@ -29,6 +29,8 @@ type SummaryQuery struct {
 	// After resumes a scan: only traces ordered strictly after it are
 	// returned. The scan runs newest first, so "after" means older.
 	After *model.TraceID
+	// Hint, when set, lets the engine skip traces that cannot match.
+	Hint *Hint
 }
 
 // Store persists span documents and trace summaries.

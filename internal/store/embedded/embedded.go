@@ -32,7 +32,13 @@ const (
 	prefixSpan    = 0x01
 	prefixSummary = 0x02
 	prefixPending = 0x03
+	prefixPosting = 0x04
 )
+
+// postingBucket is the time span of one posting list, in seconds: postings
+// are keyed by the hour of the trace's start, so that retention can drop
+// whole hours with a range deletion.
+const postingBucket = 3600
 
 // Magic and version of the store, written under the meta key "format".
 const (
@@ -306,6 +312,12 @@ func (s *Store) PutSummaries(_ context.Context, sums []model.Summary) error {
 		if err := b.Delete(key, nil); err != nil {
 			return fmt.Errorf("put summary: %w", err)
 		}
+		for _, h := range store.Terms(&sums[i]) {
+			key = append(postingPrefix(key[:0], sums[i].TraceID.Epoch()/postingBucket, h), sums[i].TraceID[:]...)
+			if err := b.Set(key, nil, nil); err != nil {
+				return fmt.Errorf("put summary: %w", err)
+			}
+		}
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("put summaries: %w", err)
@@ -342,10 +354,13 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*mo
 		return err
 	}
 	defer done()
-	upper := epochKey(prefixSummary, q.To)
 	if q.To == 0 || q.From >= q.To {
 		return nil
 	}
+	if q.Hint != nil {
+		return s.hinted(ctx, q, fn)
+	}
+	upper := epochKey(prefixSummary, q.To)
 	if q.After != nil {
 		if a := traceKey(nil, prefixSummary, *q.After); bytes.Compare(a, upper) < 0 {
 			upper = a
@@ -381,6 +396,68 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*mo
 	return nil
 }
 
+// postingPrefix is the key prefix of one posting list: 0x04, the hour, the
+// hint. Trace ids follow, so a list scans in time order.
+func postingPrefix(dst []byte, hour uint32, h store.Hint) []byte {
+	dst = append(dst, prefixPosting)
+	dst = binary.BigEndian.AppendUint32(dst, hour)
+	return store.AppendHint(dst, h)
+}
+
+// hinted answers a summary query from the posting list of its hint, hour by
+// hour from the newest, reading each listed trace's summary.
+func (s *Store) hinted(ctx context.Context, q store.SummaryQuery, fn func(*model.Summary) bool) error {
+	var sum model.Summary
+	n := 0
+	for hour := (q.To - 1) / postingBucket; ; hour-- {
+		prefix := postingPrefix(nil, hour, *q.Hint)
+		lower := binary.BigEndian.AppendUint32(bytes.Clone(prefix), max(q.From, hour*postingBucket))
+		upper := binary.BigEndian.AppendUint32(bytes.Clone(prefix), min(q.To, (hour+1)*postingBucket))
+		if q.After != nil {
+			if a := append(bytes.Clone(prefix), q.After[:]...); bytes.Compare(a, upper) < 0 {
+				upper = a
+			}
+		}
+		it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		if err != nil {
+			return fmt.Errorf("scan postings: %w", err)
+		}
+		stop := false
+		for it.Last(); it.Valid() && !stop; it.Prev() {
+			if n++; n%1024 == 0 && ctx.Err() != nil {
+				it.Close()
+				return ctx.Err()
+			}
+			k := it.Key()
+			var id model.TraceID
+			copy(id[:], k[len(k)-16:])
+			v, closer, err := s.index.Get(traceKey(nil, prefixSummary, id))
+			if errors.Is(err, pebble.ErrNotFound) {
+				continue // expired, or a posting whose summary was not written
+			}
+			if err != nil {
+				it.Close()
+				return fmt.Errorf("scan postings: %w", err)
+			}
+			err = store.DecodeSummary(id, v, &sum)
+			closer.Close()
+			if err != nil {
+				it.Close()
+				return fmt.Errorf("scan postings: %s: %w", id, err)
+			}
+			stop = !fn(&sum)
+		}
+		err = it.Error()
+		it.Close()
+		if err != nil {
+			return fmt.Errorf("scan postings: %w", err)
+		}
+		if stop || hour == 0 || hour*postingBucket <= q.From {
+			return nil
+		}
+	}
+}
+
 // Pending implements store.Store.
 func (s *Store) Pending(_ context.Context, fn func(model.TraceID) bool) error {
 	done, err := s.use()
@@ -413,10 +490,14 @@ func (s *Store) DeleteBefore(ctx context.Context, epoch uint32) error {
 	for _, part := range []struct {
 		db       *pebble.DB
 		prefixes []byte
-	}{{s.spans, []byte{prefixSpan}}, {s.index, []byte{prefixSummary, prefixPending}}} {
+	}{{s.spans, []byte{prefixSpan}}, {s.index, []byte{prefixSummary, prefixPending, prefixPosting}}} {
 		b := part.db.NewBatch()
 		for _, p := range part.prefixes {
-			if err := b.DeleteRange([]byte{p}, epochKey(p, epoch), nil); err != nil {
+			end := epochKey(p, epoch)
+			if p == prefixPosting {
+				end = epochKey(p, epoch/postingBucket) // whole hours only
+			}
+			if err := b.DeleteRange([]byte{p}, end, nil); err != nil {
 				b.Close()
 				return fmt.Errorf("delete expired: %w", err)
 			}
@@ -431,7 +512,11 @@ func (s *Store) DeleteBefore(ctx context.Context, epoch uint32) error {
 		// compaction. Compact each deleted range alone, so live data is not
 		// rewritten with it.
 		for _, p := range part.prefixes {
-			if err := part.db.Compact(ctx, []byte{p}, epochKey(p, epoch), false); err != nil {
+			end := epochKey(p, epoch)
+			if p == prefixPosting {
+				end = epochKey(p, epoch/postingBucket)
+			}
+			if err := part.db.Compact(ctx, []byte{p}, end, false); err != nil {
 				return fmt.Errorf("compact expired: %w", err)
 			}
 		}

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T, name string) store.Store) {
 		{"SummariesAfter", s.summariesAfter},
 		{"SummariesPaging", s.summariesPaging},
 		{"SummariesStop", s.summariesStop},
+		{"SummariesHint", s.summariesHint},
 		{"Pending", s.pending},
 		{"DeleteBefore", s.deleteBefore},
 		{"Persistence", s.persistence},
@@ -1159,4 +1160,122 @@ func (s suite) concurrent(t *testing.T) {
 		t.Errorf("Summaries: %d, want %d", len(got), writers*batches*tracesPerBatch)
 	}
 	wantPending(t, st, shared)
+}
+
+// summariesHint: a hinted scan returns every summary the hint holds for,
+// in the query's range and order (an engine may return more; the caller
+// re-checks), across hours and pages, and after deletion none it dropped.
+func (s suite) summariesHint(t *testing.T) {
+	st := s.openStore(t, "a")
+	rng := rand.New(rand.NewPCG(7, 8))
+	api := model.ServiceID{Name: "api"}
+	db := model.ServiceID{Name: "db", Type: "Database::SQL"}
+	var sums []model.Summary
+	for i := range 300 {
+		// Spread over 5 hours so that hint scans cross hour boundaries.
+		id := TraceID(epoch0+uint32(rng.IntN(5*3600)), rng.Uint64())
+		sum := SmallSummary(id, 0)
+		sum.Services = []model.ServiceID{api}
+		if i%3 == 0 {
+			sum.Services = append(sum.Services, db)
+		}
+		sum.HasFault = i%5 == 0
+		sum.HasThrottle = i%7 == 0
+		if i%4 == 0 {
+			sum.Users = []model.SummaryUser{{Name: "alice"}}
+		}
+		sum.Annotations = []model.SummaryAnnotation{
+			{Key: "tier", Value: model.Value{Kind: model.String, Str: []string{"gold", "free"}[i%2]}},
+			{Key: "items", Value: model.Value{Kind: model.Number, Num: float64(i % 3)}},
+			{Key: "test", Value: model.Value{Kind: model.Bool, Bool: i%6 == 0}},
+		}
+		sums = append(sums, sum)
+	}
+	putSummaries(t, st, sums...)
+	holds := func(sum *model.Summary, h store.Hint) bool {
+		for _, x := range store.Terms(sum) {
+			if x == h {
+				return true
+			}
+		}
+		return false
+	}
+	hints := []store.Hint{
+		{Field: store.HintService, Value: model.Value{Kind: model.String, Str: "db"}},
+		{Field: store.HintService, Value: model.Value{Kind: model.String, Str: "nowhere"}},
+		{Field: store.HintUser, Value: model.Value{Kind: model.String, Str: "alice"}},
+		{Field: store.HintFault},
+		{Field: store.HintThrottle},
+		{Field: store.HintError},
+		{Field: store.HintAnnotation, Key: "tier", Value: model.Value{Kind: model.String, Str: "gold"}},
+		{Field: store.HintAnnotation, Key: "items", Value: model.Value{Kind: model.Number, Num: 2}},
+		{Field: store.HintAnnotation, Key: "test", Value: model.Value{Kind: model.Bool, Bool: true}},
+	}
+	ranges := []store.SummaryQuery{
+		{From: epoch0, To: epoch0 + 5*3600},
+		{From: epoch0 + 1800, To: epoch0 + 3*3600 + 17},
+		{From: epoch0 + 3600, To: epoch0 + 3601},
+	}
+	for _, h := range hints {
+		for _, r := range ranges {
+			q := r
+			q.Hint = &h
+			var want []model.TraceID
+			for i := range sums {
+				if holds(&sums[i], h) {
+					want = append(want, sums[i].TraceID)
+				}
+			}
+			want = selectIDs(want, r)
+			var got []model.TraceID
+			scan(t, st, q, func(sum *model.Summary) bool {
+				if holds(sum, h) { // the superset the engine may add is the caller's to drop
+					got = append(got, sum.TraceID)
+				}
+				return true
+			})
+			if !slices.Equal(got, want) {
+				t.Errorf("hint %+v, %s: got %d traces %s, want %d %s", h, formatQuery(r), len(got), formatIDs(got), len(want), formatIDs(want))
+			}
+			// Paging with After, 25 at a time, gives the same.
+			var paged []model.TraceID
+			var after *model.TraceID
+			for {
+				pq := q
+				pq.After = after
+				n := 0
+				scan(t, st, pq, func(sum *model.Summary) bool {
+					if n == 25 {
+						return false
+					}
+					n++
+					id := sum.TraceID
+					after = &id
+					if holds(sum, h) {
+						paged = append(paged, id)
+					}
+					return true
+				})
+				if n < 25 {
+					break
+				}
+			}
+			if !slices.Equal(paged, want) {
+				t.Errorf("hint %+v, %s, paged by 25: got %d traces, want %d", h, formatQuery(r), len(paged), len(want))
+			}
+		}
+	}
+	// After DeleteBefore, no hinted scan returns a deleted trace.
+	cut := uint32(epoch0 + 2*3600 + 600)
+	if err := st.DeleteBefore(context.Background(), cut); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hints {
+		scan(t, st, store.SummaryQuery{From: 0, To: epoch0 + 5*3600, Hint: &h}, func(sum *model.Summary) bool {
+			if sum.TraceID.Epoch() < cut {
+				t.Errorf("hint %+v returned trace %s deleted by DeleteBefore(%d)", h, sum.TraceID, cut)
+			}
+			return true
+		})
+	}
 }
