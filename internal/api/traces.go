@@ -131,7 +131,7 @@ func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error
 		}
 		filter, needsSpans = expr, query.NeedsSpans(expr)
 	}
-	rate, err := sampleRate(in)
+	rate, partial, err := sampleRate(in)
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +170,9 @@ func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error
 		}
 		scanned++
 		last = sum.TraceID
+		if partial && sampled(sum.TraceID) >= rate {
+			return true // PartialScan: not even examined
+		}
 		if filter != nil {
 			t := query.Trace{Summary: sum}
 			if needsSpans {
@@ -194,7 +197,7 @@ func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error
 				return true
 			}
 		}
-		if rate < 1 && sampled(sum.TraceID) >= rate {
+		if !partial && rate < 1 && sampled(sum.TraceID) >= rate {
 			return true
 		}
 		ts := xray.SummaryOf(sum)
@@ -217,33 +220,42 @@ func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error
 	return out, nil
 }
 
-// sampleRate reads Sampling and SamplingStrategy: FixedRate keeps that
-// fraction of matching traces (chosen by trace id, so pages are stable).
-func sampleRate(in xray.GetTraceSummariesInput) (float64, error) {
+// sampleRate reads Sampling and SamplingStrategy. Both strategies keep the
+// fraction Value of the traces, chosen by trace id so that pages are stable:
+// FixedRate samples the matching traces; PartialScan examines only that
+// fraction of the traces in the range (skipping the filter, and the spans it
+// may read, for the rest), which is cheaper. Sampling without a strategy
+// keeps everything.
+func sampleRate(in xray.GetTraceSummariesInput) (rate float64, partial bool, err error) {
 	if in.Sampling == nil || !*in.Sampling {
-		return 1, nil
+		return 1, false, nil
 	}
 	st := in.SamplingStrategy
 	if st == nil || st.Name == "" {
-		return 1, nil
+		return 1, false, nil
 	}
-	switch st.Name {
-	case "FixedRate":
-		if st.Value == nil || *st.Value < 0 || *st.Value > 1 {
-			return 0, invalid("SamplingStrategy FixedRate needs a Value between 0 and 1")
-		}
-		return *st.Value, nil
-	case "PartialScan":
-		return 0, invalid("SamplingStrategy PartialScan is not supported by this server yet; use FixedRate")
+	if st.Name != "FixedRate" && st.Name != "PartialScan" {
+		return 0, false, invalid("SamplingStrategy Name %q is not one of PartialScan, FixedRate", st.Name)
 	}
-	return 0, invalid("SamplingStrategy Name %q is not one of PartialScan, FixedRate", st.Name)
+	if st.Value == nil || *st.Value < 0 || *st.Value > 1 {
+		return 0, false, invalid("SamplingStrategy %s needs a Value between 0 and 1", st.Name)
+	}
+	return *st.Value, st.Name == "PartialScan", nil
 }
 
-// sampled maps a trace id to [0, 1) uniformly.
+// sampled maps a trace id to [0, 1) uniformly and stably: FNV-1a, then
+// splitmix64's finaliser, since FNV alone barely moves its high bits for ids
+// that differ only at the end.
 func sampled(id model.TraceID) float64 {
 	h := fnv.New64a()
 	h.Write(id[:])
-	return float64(h.Sum64()>>11) / (1 << 53)
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
 }
 
 func parseToken(tok string) (model.TraceID, error) {
