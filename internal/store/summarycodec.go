@@ -136,7 +136,26 @@ var errSummary = errors.New("decode summary: corrupt encoding")
 // DecodeSummary decodes what AppendSummary encoded into s, for trace id.
 // Strings are copied out of b.
 func DecodeSummary(id model.TraceID, b []byte, s *model.Summary) error {
-	d := decoder{b: b}
+	return decodeSummary(decoder{b: b}, id, s)
+}
+
+// SummaryDecoder decodes many summaries, as a scan does, sharing the strings
+// that recur between them (service names, annotation keys and values, user
+// agents) instead of allocating each anew. Not safe for concurrent use.
+type SummaryDecoder struct{ strs map[string]string }
+
+// maxInterned bounds the strings a SummaryDecoder keeps.
+const maxInterned = 8192
+
+// Decode is DecodeSummary with shared strings.
+func (sd *SummaryDecoder) Decode(id model.TraceID, b []byte, s *model.Summary) error {
+	if sd.strs == nil {
+		sd.strs = make(map[string]string)
+	}
+	return decodeSummary(decoder{b: b, strs: sd.strs}, id, s)
+}
+
+func decodeSummary(d decoder, id model.TraceID, s *model.Summary) error {
 	if d.byte() != summaryVersion {
 		return fmt.Errorf("decode summary: unknown version")
 	}
@@ -254,8 +273,9 @@ func (d *decoder) rootCauses() []model.RootCause {
 }
 
 type decoder struct {
-	b   []byte
-	err error
+	b    []byte
+	err  error
+	strs map[string]string // shared strings, or nil
 }
 
 func (d *decoder) byte() byte {
@@ -304,7 +324,17 @@ func (d *decoder) str() string {
 	if d.err != nil {
 		return ""
 	}
-	s := string(d.b[:n])
+	b := d.b[:n]
 	d.b = d.b[n:]
+	if d.strs == nil {
+		return string(b)
+	}
+	if s, ok := d.strs[string(b)]; ok { // the lookup does not allocate
+		return s
+	}
+	s := string(b)
+	if len(d.strs) < maxInterned {
+		d.strs[s] = s
+	}
 	return s
 }

@@ -244,13 +244,14 @@ func SummaryOf(s *model.Summary) TraceSummary {
 	}
 	for _, a := range s.Annotations {
 		var v AnnotationValue
-		switch a.Value.Kind {
+		val := a.Value // a copy: the summary's memory may be reused after this call
+		switch val.Kind {
 		case model.String:
-			v.StringValue = &a.Value.Str
+			v.StringValue = &val.Str
 		case model.Number:
-			v.NumberValue = &a.Value.Num
+			v.NumberValue = &val.Num
 		case model.Bool:
-			v.BooleanValue = &a.Value.Bool
+			v.BooleanValue = &val.Bool
 		}
 		out.Annotations[a.Key] = append(out.Annotations[a.Key], ValueWithServiceIds{AnnotationValue: v, ServiceIds: serviceIDs(a.Services)})
 	}

@@ -372,6 +372,7 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*mo
 	}
 	defer it.Close()
 	var sum model.Summary
+	var dec store.SummaryDecoder
 	n := 0
 	for it.Last(); it.Valid(); it.Prev() {
 		if n++; n%1024 == 0 && ctx.Err() != nil {
@@ -383,7 +384,7 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*mo
 		}
 		var id model.TraceID
 		copy(id[:], k[1:])
-		if err := store.DecodeSummary(id, it.Value(), &sum); err != nil {
+		if err := dec.Decode(id, it.Value(), &sum); err != nil {
 			return fmt.Errorf("scan summaries: %s: %w", id, err)
 		}
 		if !fn(&sum) {
@@ -408,6 +409,7 @@ func postingPrefix(dst []byte, hour uint32, h store.Hint) []byte {
 // hour from the newest, reading each listed trace's summary.
 func (s *Store) hinted(ctx context.Context, q store.SummaryQuery, fn func(*model.Summary) bool) error {
 	var sum model.Summary
+	var dec store.SummaryDecoder
 	n := 0
 	for hour := (q.To - 1) / postingBucket; ; hour-- {
 		prefix := postingPrefix(nil, hour, *q.Hint)
@@ -439,7 +441,7 @@ func (s *Store) hinted(ctx context.Context, q store.SummaryQuery, fn func(*model
 				it.Close()
 				return fmt.Errorf("scan postings: %w", err)
 			}
-			err = store.DecodeSummary(id, v, &sum)
+			err = dec.Decode(id, v, &sum)
 			closer.Close()
 			if err != nil {
 				it.Close()
