@@ -20,6 +20,9 @@ type Summary struct {
 	HasError     bool
 	HasThrottle  bool
 	IsPartial    bool
+	// RootThrottle is true when the root segment itself was throttled
+	// (HasThrottle is true when any segment was).
+	RootThrottle bool
 	// HasInferred is true when the trace has inferred nodes: calls to
 	// downstreams that sent no segment.
 	HasInferred bool

@@ -271,14 +271,16 @@ type summaryScope struct{ s *model.Summary }
 func (sc summaryScope) values(kw filterexpr.Keyword, key string) []filterexpr.Value {
 	s := sc.s
 	switch kw {
+	// ok, error, fault and throttle describe the root segment (the
+	// response the client got), not downstream calls that were handled.
 	case filterexpr.KwOK:
-		return boolv(!s.HasFault && !s.HasError && !s.HasThrottle)
+		return boolv(!s.HasFault && !s.HasError && !s.RootThrottle)
 	case filterexpr.KwError:
 		return boolv(s.HasError)
 	case filterexpr.KwFault:
 		return boolv(s.HasFault)
 	case filterexpr.KwThrottle:
-		return boolv(s.HasThrottle)
+		return boolv(s.RootThrottle)
 	case filterexpr.KwPartial:
 		return boolv(s.IsPartial)
 	case filterexpr.KwInferred:

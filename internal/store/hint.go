@@ -29,7 +29,7 @@ const (
 	HintAnnotation                      // an annotation Key with that Value
 	HintFault                           // the trace has a fault
 	HintError                           // the trace has an error
-	HintThrottle                        // the trace was throttled
+	HintThrottle                        // the root segment was throttled
 )
 
 // Terms lists the hints a summary satisfies: what an engine indexes.
@@ -51,7 +51,7 @@ func Terms(s *model.Summary) []Hint {
 	for _, f := range []struct {
 		set   bool
 		field HintField
-	}{{s.HasFault, HintFault}, {s.HasError, HintError}, {s.HasThrottle, HintThrottle}} {
+	}{{s.HasFault, HintFault}, {s.HasError, HintError}, {s.RootThrottle, HintThrottle}} {
 		if f.set {
 			out = append(out, Hint{Field: f.field})
 		}

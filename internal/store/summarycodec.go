@@ -21,7 +21,7 @@ func AppendSummary(dst []byte, s *model.Summary) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(f))
 	}
 	var flags byte
-	for i, b := range [...]bool{s.HasFault, s.HasError, s.HasThrottle, s.IsPartial, s.HTTP.Traced, s.HasInferred} {
+	for i, b := range [...]bool{s.HasFault, s.HasError, s.HasThrottle, s.IsPartial, s.HTTP.Traced, s.HasInferred, s.RootThrottle} {
 		if b {
 			flags |= 1 << i
 		}
@@ -165,6 +165,7 @@ func decodeSummary(d decoder, id model.TraceID, s *model.Summary) error {
 	s.HasFault, s.HasError, s.HasThrottle, s.IsPartial = flags&1 != 0, flags&2 != 0, flags&4 != 0, flags&8 != 0
 	s.HTTP.Traced = flags&16 != 0
 	s.HasInferred = flags&32 != 0
+	s.RootThrottle = flags&64 != 0
 	s.Revision, s.Spans = int(d.uvarint()), int(d.uvarint())
 	s.HTTP.Method, s.HTTP.URL, s.HTTP.UserAgent, s.HTTP.ClientIP = d.str(), d.str(), d.str(), d.str()
 	s.HTTP.Status = int(d.uvarint())

@@ -160,7 +160,9 @@ func responseTimeRootCause(root *tnode) []model.RootCause {
 		path = append(path, next)
 		t = next
 	}
-	rc := chain(path, func(e *model.Entity) float64 { return (e.End - e.Start) / total })
+	// A child can outlast its parent (asynchronous work, clock skew between
+	// hosts); coverage is a share of the response time, so it stops at 1.
+	rc := chain(path, func(e *model.Entity) float64 { return min((e.End-e.Start)/total, 1) })
 	rc.ClientImpacting = true
 	return []model.RootCause{rc}
 }

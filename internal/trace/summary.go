@@ -144,7 +144,7 @@ func Summarize(spans []*model.Span) model.Summary {
 		if !root.InProgress {
 			sum.ResponseTime = root.End - root.Start
 		}
-		sum.HasFault, sum.HasError = root.Fault, root.Error
+		sum.HasFault, sum.HasError, sum.RootThrottle = root.Fault, root.Error, root.Throttle
 		sum.HTTP = root.HTTP
 		ep := segmentNode(root)
 		sum.EntryPoint = &ep

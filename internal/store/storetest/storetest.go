@@ -442,6 +442,7 @@ func FullSummary(id model.TraceID) model.Summary {
 		HasError:     true,
 		HasThrottle:  true,
 		IsPartial:    true,
+		RootThrottle: true,
 		HTTP: model.HTTP{
 			Method: "POST", URL: "https://example.com/orders?id=7", UserAgent: "curl/8.5.0",
 			ClientIP: "192.0.2.7", Status: 502, Traced: true,
@@ -1181,6 +1182,7 @@ func (s suite) summariesHint(t *testing.T) {
 		}
 		sum.HasFault = i%5 == 0
 		sum.HasThrottle = i%7 == 0
+		sum.RootThrottle = i%7 == 0
 		if i%4 == 0 {
 			sum.Users = []model.SummaryUser{{Name: "alice"}}
 		}
