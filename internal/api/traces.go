@@ -162,49 +162,83 @@ func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error
 	scanned, more := 0, false
 	deadline := s.cfg.Now().Add(pageTime)
 	var scanErr error
-	err = s.cfg.Store.Summaries(ctx, q, func(sum *model.Summary) bool {
+	// examine decides on one scanned summary: keep it, skip it, or stop the
+	// page before it (which then leaves it for the next page).
+	examine := func(sum *model.Summary) (keep, stop bool) {
 		if len(out.TraceSummaries) == pageSummaries || scanned == pageScanned ||
 			(scanned%64 == 63 && s.cfg.Now().After(deadline)) {
-			more = true
-			return false
+			return false, true
 		}
 		scanned++
 		last = sum.TraceID
 		if partial && sampled(sum.TraceID) >= rate {
-			return true // PartialScan: not even examined
+			return false, false // PartialScan: not even examined
 		}
 		if filter != nil {
 			t := query.Trace{Summary: sum}
 			if needsSpans {
 				if t.Spans, scanErr = trace.Load(ctx, s.cfg.Store, sum.TraceID); scanErr != nil {
-					return false
+					return false, true
 				}
 			}
 			if !query.Match(filter, &t) {
-				return true
+				return false, false
 			}
 		}
-		var matched *float64
 		switch rangeType {
 		case "Event":
 			if sum.Updated < start || sum.Start >= end {
-				return true
+				return false, false
 			}
-			t := math.Max(math.Min(sum.Updated, end), start)
-			matched = &t
 		case "Service":
 			if sum.End < start || sum.End >= end {
-				return true
+				return false, false
 			}
 		}
 		if !partial && rate < 1 && sampled(sum.TraceID) >= rate {
+			return false, false
+		}
+		return true, false
+	}
+	output := func(sum *model.Summary) {
+		ts := xray.SummaryOf(sum)
+		if rangeType == "Event" {
+			t := math.Max(math.Min(sum.Updated, end), start)
+			ts.MatchedEventTime = &t
+		}
+		out.TraceSummaries = append(out.TraceSummaries, ts)
+	}
+	var fn func(*model.Summary) bool
+	if filter == nil || query.HeadOnly(filter) {
+		// Decide on the summary's head alone; decode whole only what is kept.
+		stopNow := false
+		q.Prefilter = func(sum *model.Summary) bool {
+			keep, stop := examine(sum)
+			stopNow = stop
+			return keep || stop
+		}
+		fn = func(sum *model.Summary) bool {
+			if stopNow {
+				more = scanErr == nil
+				return false
+			}
+			output(sum)
 			return true
 		}
-		ts := xray.SummaryOf(sum)
-		ts.MatchedEventTime = matched
-		out.TraceSummaries = append(out.TraceSummaries, ts)
-		return true
-	})
+	} else {
+		fn = func(sum *model.Summary) bool {
+			keep, stop := examine(sum)
+			if stop {
+				more = scanErr == nil
+				return false
+			}
+			if keep {
+				output(sum)
+			}
+			return true
+		}
+	}
+	err = s.cfg.Store.Summaries(ctx, q, fn)
 	if err == nil {
 		err = scanErr
 	}

@@ -464,3 +464,28 @@ func (sc rootCauseScope) values(kw filterexpr.Keyword, _ string) []filterexpr.Va
 	}
 	return nil
 }
+
+// HeadOnly reports whether e reads only a summary's head (flags, times,
+// HTTP), so that a scan can reject traces before decoding the rest (see
+// store.SummaryQuery.Prefilter).
+func HeadOnly(e filterexpr.Expr) bool {
+	ok := true
+	filterexpr.Walk(e, func(x filterexpr.Expr) bool {
+		switch x := x.(type) {
+		case *filterexpr.And, *filterexpr.Or, *filterexpr.Not:
+		case *filterexpr.Compare:
+			switch x.Keyword {
+			case filterexpr.KwOK, filterexpr.KwError, filterexpr.KwFault, filterexpr.KwThrottle,
+				filterexpr.KwPartial, filterexpr.KwInferred, filterexpr.KwResponseTime, filterexpr.KwDuration,
+				filterexpr.KwHTTPStatus, filterexpr.KwHTTPURL, filterexpr.KwHTTPMethod,
+				filterexpr.KwHTTPUserAgent, filterexpr.KwHTTPClientIP:
+			default:
+				ok = false
+			}
+		default:
+			ok = false
+		}
+		return ok
+	})
+	return ok
+}

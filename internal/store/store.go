@@ -31,6 +31,12 @@ type SummaryQuery struct {
 	After *model.TraceID
 	// Hint, when set, lets the engine skip traces that cannot match.
 	Hint *Hint
+	// Prefilter, when set, is called first for every summary scanned, with
+	// only its head decoded: TraceID, the times, the flags, Revision, Spans
+	// and HTTP, whose strings are valid only during the call. Summaries it
+	// rejects are skipped without decoding the rest; fn gets, whole, only
+	// those it accepts.
+	Prefilter func(*model.Summary) bool
 }
 
 // Store persists span documents and trace summaries.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
 )
@@ -155,9 +156,19 @@ func (sd *SummaryDecoder) Decode(id model.TraceID, b []byte, s *model.Summary) e
 	return decodeSummary(decoder{b: b, strs: sd.strs}, id, s)
 }
 
-func decodeSummary(d decoder, id model.TraceID, s *model.Summary) error {
+// DecodeSummaryHead decodes only the head of an encoded summary: TraceID,
+// the times, the flags, Revision, Spans and HTTP. Its strings point into b:
+// they are valid only as long as b is.
+func DecodeSummaryHead(id model.TraceID, b []byte, s *model.Summary) error {
+	d := decoder{b: b, alias: true}
+	decodeHead(&d, id, s)
+	return d.err
+}
+
+func decodeHead(d *decoder, id model.TraceID, s *model.Summary) {
 	if d.byte() != summaryVersion {
-		return fmt.Errorf("decode summary: unknown version")
+		d.err = fmt.Errorf("decode summary: unknown version")
+		return
 	}
 	*s = model.Summary{TraceID: id}
 	s.Start, s.End, s.ResponseTime, s.Updated = d.float(), d.float(), d.float(), d.float()
@@ -169,6 +180,13 @@ func decodeSummary(d decoder, id model.TraceID, s *model.Summary) error {
 	s.Revision, s.Spans = int(d.uvarint()), int(d.uvarint())
 	s.HTTP.Method, s.HTTP.URL, s.HTTP.UserAgent, s.HTTP.ClientIP = d.str(), d.str(), d.str(), d.str()
 	s.HTTP.Status = int(d.uvarint())
+}
+
+func decodeSummary(d decoder, id model.TraceID, s *model.Summary) error {
+	decodeHead(&d, id, s)
+	if d.err != nil {
+		return d.err
+	}
 	if n := d.count(); n > 0 {
 		s.Services = make([]model.ServiceID, n)
 		for i := range s.Services {
@@ -274,9 +292,10 @@ func (d *decoder) rootCauses() []model.RootCause {
 }
 
 type decoder struct {
-	b    []byte
-	err  error
-	strs map[string]string // shared strings, or nil
+	b     []byte
+	err   error
+	strs  map[string]string // shared strings, or nil
+	alias bool              // strings point into b instead of copying
 }
 
 func (d *decoder) byte() byte {
@@ -327,6 +346,12 @@ func (d *decoder) str() string {
 	}
 	b := d.b[:n]
 	d.b = d.b[n:]
+	if d.alias {
+		if n == 0 {
+			return ""
+		}
+		return unsafe.String(&b[0], n)
+	}
 	if d.strs == nil {
 		return string(b)
 	}

@@ -384,6 +384,14 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*mo
 		}
 		var id model.TraceID
 		copy(id[:], k[1:])
+		if q.Prefilter != nil {
+			if err := store.DecodeSummaryHead(id, it.Value(), &sum); err != nil {
+				return fmt.Errorf("scan summaries: %s: %w", id, err)
+			}
+			if !q.Prefilter(&sum) {
+				continue
+			}
+		}
 		if err := dec.Decode(id, it.Value(), &sum); err != nil {
 			return fmt.Errorf("scan summaries: %s: %w", id, err)
 		}
@@ -440,6 +448,17 @@ func (s *Store) hinted(ctx context.Context, q store.SummaryQuery, fn func(*model
 			if err != nil {
 				it.Close()
 				return fmt.Errorf("scan postings: %w", err)
+			}
+			if q.Prefilter != nil {
+				if err := store.DecodeSummaryHead(id, v, &sum); err != nil {
+					closer.Close()
+					it.Close()
+					return fmt.Errorf("scan postings: %s: %w", id, err)
+				}
+				if !q.Prefilter(&sum) {
+					closer.Close()
+					continue
+				}
 			}
 			err = dec.Decode(id, v, &sum)
 			closer.Close()

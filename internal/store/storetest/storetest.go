@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T, name string) store.Store) {
 		{"SummariesPaging", s.summariesPaging},
 		{"SummariesStop", s.summariesStop},
 		{"SummariesHint", s.summariesHint},
+		{"SummariesPrefilter", s.summariesPrefilter},
 		{"Pending", s.pending},
 		{"DeleteBefore", s.deleteBefore},
 		{"Persistence", s.persistence},
@@ -1279,5 +1280,54 @@ func (s suite) summariesHint(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// summariesPrefilter: the prefilter sees every summary of the range with its
+// head intact, and fn gets, whole, exactly the ones it accepts, with or
+// without a hint.
+func (s suite) summariesPrefilter(t *testing.T) {
+	st := s.openStore(t, "a")
+	var sums []model.Summary
+	for i := range 60 {
+		sum := FullSummary(TraceID(epoch0+uint32(i), uint64(i)))
+		sum.HTTP.URL = fmt.Sprintf("https://example.com/item/%d", i)
+		sum.HasFault = i%3 == 0
+		sums = append(sums, sum)
+	}
+	putSummaries(t, st, sums...)
+	byID := map[model.TraceID]model.Summary{}
+	for _, sum := range sums {
+		byID[sum.TraceID] = sum
+	}
+	for _, hint := range []*store.Hint{nil, {Field: store.HintFault}} {
+		seen, got := 0, 0
+		q := store.SummaryQuery{From: epoch0, To: epoch0 + 60, Hint: hint}
+		q.Prefilter = func(head *model.Summary) bool {
+			seen++
+			want := byID[head.TraceID]
+			if head.HTTP != want.HTTP || head.Start != want.Start || head.End != want.End ||
+				head.HasFault != want.HasFault || head.Revision != want.Revision || head.RootThrottle != want.RootThrottle {
+				t.Errorf("prefilter got head %+v, want that of %+v", head.HTTP, want.HTTP)
+			}
+			return strings.HasSuffix(head.HTTP.URL, "5") // 5, 15, 25, …
+		}
+		scan(t, st, q, func(sum *model.Summary) bool {
+			got++
+			if !strings.HasSuffix(sum.HTTP.URL, "5") {
+				t.Errorf("fn got %s, which the prefilter rejected", sum.HTTP.URL)
+			}
+			if d := summaryDiff(*sum, byID[sum.TraceID]); d != "" {
+				t.Errorf("fn got a summary unlike the stored one: %s", d)
+			}
+			return true
+		})
+		wantSeen, wantGot := 60, 6
+		if hint != nil {
+			wantSeen, wantGot = 20, 2 // faults: 0, 3, …, 57; of those 15 and 45 end in 5
+		}
+		if seen < wantSeen || got != wantGot {
+			t.Errorf("hint %v: prefilter saw %d (want at least %d), fn got %d (want %d)", hint, seen, wantSeen, got, wantGot)
+		}
 	}
 }
