@@ -29,13 +29,11 @@ func (e *ErrUnsupported) Error() string {
 }
 
 // Check returns an *ErrUnsupported for an expression this package cannot
-// evaluate: rootcause.json, and groups, which need the groups API.
+// evaluate: groups, which need the groups API.
 func Check(e filterexpr.Expr) error {
 	var err error
 	filterexpr.Walk(e, func(x filterexpr.Expr) bool {
 		switch x.(type) {
-		case *filterexpr.RootCauseJSON:
-			err = &ErrUnsupported{What: "rootcause.json"}
 		case *filterexpr.Group:
 			err = &ErrUnsupported{What: "group.name and group.arn"}
 		}
@@ -99,6 +97,8 @@ func eval(e filterexpr.Expr, s scope, t *Trace) bool {
 		return matchEdge(e, t)
 	case *filterexpr.RootCause:
 		return matchRootCause(e, t.Summary)
+	case *filterexpr.RootCauseJSON:
+		return matchRootCauseJSON(e.JSON, t.Summary)
 	}
 	panic(fmt.Sprintf("query: %T not supported; Check must refuse it", e))
 }

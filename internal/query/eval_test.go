@@ -508,7 +508,7 @@ func TestCheck(t *testing.T) {
 	check(`service("a") { fault } AND edge("a", "b") { error } OR annotation.x = 1`, false)
 	check(`rootcause.fault.service { name = "Auth" }`, false)
 	check(`ok AND !rootcause.responsetime.entity { last and coverage > 0.8 }`, false)
-	check(`rootcause.json = #[{ "Services": [ { "Name": "GetWeatherData" } ] }]`, true)
+	check(`rootcause.json = #[{ "Services": [ { "Name": "GetWeatherData" } ] }]`, false)
 	check(`group.name = "high_response_time" AND user = "alice"`, true)
 	check(`fault OR (ok AND group.arn = "arn:aws:xray:us-east-1:123456789012:group/g/ABC")`, true)
 }

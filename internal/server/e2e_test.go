@@ -255,6 +255,8 @@ func TestXRaySDKToAWSClient(t *testing.T) {
 		`rootcause.fault.service { name = "frontend" AND first }`:        {"/fail"},
 		`rootcause.error.entity { name = "frontend" }`:                   {"/missing"},
 		`rootcause.responsetime.service { name = "frontend" AND first }`: {"/ok", "/fail", "/missing"},
+		`rootcause.json = #[{"ClientImpacting": true, "Services": [{"Name": "frontend", "EntityPath": [{"Name": "frontend", "Coverage": 1}, {"Remote": true}, {}]}]}]`:                                            {"/ok", "/fail", "/missing"},
+		`rootcause.json = #[{"ClientImpacting": true, "Services": [{"Name": "frontend", "EntityPath": [{"Name": "frontend"}, {}]}, {"Name": "backend", "EntityPath": [{"Name": "backend", "Exceptions": []}]}]}]`: {"/fail", "/missing"},
 	} {
 		out, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
 			StartTime: aws.Time(time.Now().Add(-5 * time.Minute)), EndTime: aws.Time(time.Now().Add(time.Minute)),
@@ -362,7 +364,7 @@ func TestAPIErrors(t *testing.T) {
 	for expr, want := range map[string]string{
 		`service("api") { fault`:                  "1:23: ",
 		"http.status = 500 AND\n  responsetime >": "2:17: ",
-		`rootcause.json = #[{"Services": []}]`:    "rootcause.json is not supported",
+		`group.name = "checkout"`:                 "group.name and group.arn is not supported",
 	} {
 		_, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
 			StartTime: aws.Time(time.Now().Add(-time.Hour)), EndTime: aws.Time(time.Now()),

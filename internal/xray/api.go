@@ -170,7 +170,9 @@ type RootCauseException struct {
 	Message string
 }
 
-func rootCauses(list []model.RootCause, coverage bool) []RootCause {
+// RootCausesOf converts root causes to the API shape; coverage selects the
+// response-time form (Coverage) over the fault and error form (Exceptions).
+func RootCausesOf(list []model.RootCause, coverage bool) []RootCause {
 	out := []RootCause{}
 	for _, rc := range list {
 		r := RootCause{ClientImpacting: rc.ClientImpacting, Services: []RootCauseService{}}
@@ -238,9 +240,9 @@ func SummaryOf(s *model.Summary) TraceSummary {
 		InstanceIds:            []InstanceIDDetail{},
 		AvailabilityZones:      []AvailabilityZoneDetail{},
 		Revision:               s.Revision,
-		FaultRootCauses:        rootCauses(s.FaultRootCauses, false),
-		ErrorRootCauses:        rootCauses(s.ErrorRootCauses, false),
-		ResponseTimeRootCauses: rootCauses(s.ResponseTimeRootCauses, true),
+		FaultRootCauses:        RootCausesOf(s.FaultRootCauses, false),
+		ErrorRootCauses:        RootCausesOf(s.ErrorRootCauses, false),
+		ResponseTimeRootCauses: RootCausesOf(s.ResponseTimeRootCauses, true),
 	}
 	for _, a := range s.Annotations {
 		var v AnnotationValue
