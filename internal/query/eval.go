@@ -68,7 +68,22 @@ func Match(e filterexpr.Expr, t *Trace) bool {
 // a call. Values returns every value the keyword has there (none when it is
 // not set); a trace has several users, say.
 type scope interface {
-	values(kw filterexpr.Keyword, key string) []filterexpr.Value
+	values(dst []filterexpr.Value, kw filterexpr.Keyword, key string) []filterexpr.Value
+}
+
+// valuesOf calls the scope's values through its concrete type, so that dst,
+// a buffer on the caller's stack, does not escape: evaluating a keyword
+// allocates nothing.
+func valuesOf(s scope, dst []filterexpr.Value, kw filterexpr.Keyword, key string) []filterexpr.Value {
+	switch sc := s.(type) {
+	case summaryScope:
+		return sc.values(dst, kw, key)
+	case entityScope:
+		return sc.values(dst, kw, key)
+	case rootCauseScope:
+		return sc.values(dst, kw, key)
+	}
+	panic(fmt.Sprintf("query: unknown scope %T", s))
 }
 
 func eval(e filterexpr.Expr, s scope, t *Trace) bool {
@@ -90,7 +105,8 @@ func eval(e filterexpr.Expr, s scope, t *Trace) bool {
 	case *filterexpr.Not:
 		return !eval(e.X, s, t)
 	case *filterexpr.Compare:
-		return compare(e, s.values(e.Keyword, e.Key))
+		var buf [4]filterexpr.Value
+		return compare(e, valuesOf(s, buf[:0], e.Keyword, e.Key))
 	case *filterexpr.Service:
 		return matchService(e, t)
 	case *filterexpr.Edge:
@@ -236,22 +252,21 @@ func holds(op filterexpr.Op, v, want filterexpr.Value) bool {
 	return false
 }
 
-func boolv(b bool) []filterexpr.Value {
-	return []filterexpr.Value{{Kind: filterexpr.KindBool, Bool: b}}
+func boolv(dst []filterexpr.Value, b bool) []filterexpr.Value {
+	return append(dst, filterexpr.Value{Kind: filterexpr.KindBool, Bool: b})
 }
 
-func numv(f float64) []filterexpr.Value {
-	return []filterexpr.Value{{Kind: filterexpr.KindNumber, Num: f}}
+func numv(dst []filterexpr.Value, f float64) []filterexpr.Value {
+	return append(dst, filterexpr.Value{Kind: filterexpr.KindNumber, Num: f})
 }
 
-func strv(ss ...string) []filterexpr.Value {
-	var out []filterexpr.Value
+func strv(dst []filterexpr.Value, ss ...string) []filterexpr.Value {
 	for _, s := range ss {
 		if s != "" {
-			out = append(out, filterexpr.Value{Kind: filterexpr.KindString, Str: s})
+			dst = append(dst, filterexpr.Value{Kind: filterexpr.KindString, Str: s})
 		}
 	}
-	return out
+	return dst
 }
 
 func valueOf(v model.Value) filterexpr.Value {
@@ -268,60 +283,58 @@ func valueOf(v model.Value) filterexpr.Value {
 // and HTTP of the root segment, every user, annotation and resource.
 type summaryScope struct{ s *model.Summary }
 
-func (sc summaryScope) values(kw filterexpr.Keyword, key string) []filterexpr.Value {
+func (sc summaryScope) values(dst []filterexpr.Value, kw filterexpr.Keyword, key string) []filterexpr.Value {
 	s := sc.s
 	switch kw {
 	// ok, error, fault and throttle describe the root segment (the
 	// response the client got), not downstream calls that were handled.
 	case filterexpr.KwOK:
-		return boolv(!s.HasFault && !s.HasError && !s.RootThrottle)
+		return boolv(dst, !s.HasFault && !s.HasError && !s.RootThrottle)
 	case filterexpr.KwError:
-		return boolv(s.HasError)
+		return boolv(dst, s.HasError)
 	case filterexpr.KwFault:
-		return boolv(s.HasFault)
+		return boolv(dst, s.HasFault)
 	case filterexpr.KwThrottle:
-		return boolv(s.RootThrottle)
+		return boolv(dst, s.RootThrottle)
 	case filterexpr.KwPartial:
-		return boolv(s.IsPartial)
+		return boolv(dst, s.IsPartial)
 	case filterexpr.KwInferred:
-		return boolv(s.HasInferred)
+		return boolv(dst, s.HasInferred)
 	case filterexpr.KwResponseTime:
-		return numv(s.ResponseTime)
+		return numv(dst, s.ResponseTime)
 	case filterexpr.KwDuration:
-		return numv(s.Duration())
+		return numv(dst, s.Duration())
 	case filterexpr.KwHTTPStatus:
 		if s.HTTP.Status == 0 {
 			return nil
 		}
-		return numv(float64(s.HTTP.Status))
+		return numv(dst, float64(s.HTTP.Status))
 	case filterexpr.KwHTTPURL:
-		return strv(s.HTTP.URL)
+		return strv(dst, s.HTTP.URL)
 	case filterexpr.KwHTTPMethod:
-		return strv(s.HTTP.Method)
+		return strv(dst, s.HTTP.Method)
 	case filterexpr.KwHTTPUserAgent:
-		return strv(s.HTTP.UserAgent)
+		return strv(dst, s.HTTP.UserAgent)
 	case filterexpr.KwHTTPClientIP:
-		return strv(s.HTTP.ClientIP)
+		return strv(dst, s.HTTP.ClientIP)
 	case filterexpr.KwUser:
-		var out []filterexpr.Value
 		for _, u := range s.Users {
-			out = append(out, strv(u.Name)...)
+			dst = strv(dst, u.Name)
 		}
-		return out
+		return dst
 	case filterexpr.KwAvailabilityZone:
-		return strv(s.AvailabilityZones...)
+		return strv(dst, s.AvailabilityZones...)
 	case filterexpr.KwInstanceID:
-		return strv(s.InstanceIDs...)
+		return strv(dst, s.InstanceIDs...)
 	case filterexpr.KwResourceARN:
-		return strv(s.ResourceARNs...)
+		return strv(dst, s.ResourceARNs...)
 	case filterexpr.KwAnnotation:
-		var out []filterexpr.Value
 		for _, a := range s.Annotations {
 			if a.Key == key {
-				out = append(out, valueOf(a.Value))
+				dst = append(dst, valueOf(a.Value))
 			}
 		}
-		return out
+		return dst
 	}
 	return nil
 }
@@ -333,49 +346,49 @@ type entityScope struct {
 	n *trace.Node
 }
 
-func (sc entityScope) values(kw filterexpr.Keyword, key string) []filterexpr.Value {
+func (sc entityScope) values(dst []filterexpr.Value, kw filterexpr.Keyword, key string) []filterexpr.Value {
 	e := sc.e
 	switch kw {
 	case filterexpr.KwOK:
-		return boolv(!e.Fault && !e.Error && !e.Throttle)
+		return boolv(dst, !e.Fault && !e.Error && !e.Throttle)
 	case filterexpr.KwError:
-		return boolv(e.Error)
+		return boolv(dst, e.Error)
 	case filterexpr.KwFault:
-		return boolv(e.Fault)
+		return boolv(dst, e.Fault)
 	case filterexpr.KwThrottle:
-		return boolv(e.Throttle)
+		return boolv(dst, e.Throttle)
 	case filterexpr.KwPartial:
-		return boolv(e.InProgress)
+		return boolv(dst, e.InProgress)
 	case filterexpr.KwInferred:
-		return boolv(sc.n.Inferred)
+		return boolv(dst, sc.n.Inferred)
 	case filterexpr.KwRoot:
-		return boolv(sc.n.Root)
+		return boolv(dst, sc.n.Root)
 	case filterexpr.KwResponseTime, filterexpr.KwDuration:
 		if e.InProgress {
 			return nil
 		}
-		return numv(e.End - e.Start)
+		return numv(dst, e.End - e.Start)
 	case filterexpr.KwHTTPStatus:
 		if e.HTTP.Status == 0 {
 			return nil
 		}
-		return numv(float64(e.HTTP.Status))
+		return numv(dst, float64(e.HTTP.Status))
 	case filterexpr.KwHTTPURL:
-		return strv(e.HTTP.URL)
+		return strv(dst, e.HTTP.URL)
 	case filterexpr.KwHTTPMethod:
-		return strv(e.HTTP.Method)
+		return strv(dst, e.HTTP.Method)
 	case filterexpr.KwHTTPUserAgent:
-		return strv(e.HTTP.UserAgent)
+		return strv(dst, e.HTTP.UserAgent)
 	case filterexpr.KwHTTPClientIP:
-		return strv(e.HTTP.ClientIP)
+		return strv(dst, e.HTTP.ClientIP)
 	case filterexpr.KwUser:
-		return strv(e.User)
+		return strv(dst, e.User)
 	case filterexpr.KwAvailabilityZone:
-		return strv(e.AvailabilityZone)
+		return strv(dst, e.AvailabilityZone)
 	case filterexpr.KwInstanceID:
-		return strv(e.InstanceID)
+		return strv(dst, e.InstanceID)
 	case filterexpr.KwResourceARN:
-		return strv(e.ResourceARN)
+		return strv(dst, e.ResourceARN)
 	}
 	return nil
 }
@@ -426,40 +439,40 @@ type rootCauseScope struct {
 	index, count int
 }
 
-func (sc rootCauseScope) values(kw filterexpr.Keyword, _ string) []filterexpr.Value {
+func (sc rootCauseScope) values(dst []filterexpr.Value, kw filterexpr.Keyword, _ string) []filterexpr.Value {
 	switch kw {
 	case filterexpr.KwIndex:
-		return numv(float64(sc.index))
+		return numv(dst, float64(sc.index))
 	case filterexpr.KwFirst:
-		return boolv(sc.index == 0)
+		return boolv(dst, sc.index == 0)
 	case filterexpr.KwLast:
-		return boolv(sc.index == sc.count-1)
+		return boolv(dst, sc.index == sc.count-1)
 	case filterexpr.KwInferred:
-		return boolv(sc.svc.Inferred)
+		return boolv(dst, sc.svc.Inferred)
 	case filterexpr.KwType:
-		return strv(sc.svc.ID.Type)
+		return strv(dst, sc.svc.ID.Type)
 	case filterexpr.KwName:
 		switch {
 		case sc.exc != nil:
-			return strv(sc.exc.Type)
+			return strv(dst, sc.exc.Type)
 		case sc.ent != nil:
-			return strv(sc.ent.Name)
+			return strv(dst, sc.ent.Name)
 		}
-		return strv(sc.svc.ID.Name)
+		return strv(dst, sc.svc.ID.Name)
 	case filterexpr.KwMessage:
 		if sc.exc != nil {
-			return strv(sc.exc.Message)
+			return strv(dst, sc.exc.Message)
 		}
 	case filterexpr.KwRemote:
 		switch {
 		case sc.exc != nil:
-			return boolv(sc.exc.Remote)
+			return boolv(dst, sc.exc.Remote)
 		case sc.ent != nil:
-			return boolv(sc.ent.Remote)
+			return boolv(dst, sc.ent.Remote)
 		}
 	case filterexpr.KwCoverage:
 		if sc.ent != nil {
-			return numv(sc.ent.Coverage)
+			return numv(dst, sc.ent.Coverage)
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,6 +191,28 @@ func BenchmarkSummaries(b *testing.B) {
 		}
 		if n != len(ids) {
 			b.Fatalf("scanned %d summaries, want %d", n, len(ids))
+		}
+		scanned += n
+	}
+	b.ReportMetric(float64(scanned)/b.Elapsed().Seconds(), "summaries/s")
+}
+
+// BenchmarkSummariesHead scans with a prefilter that rejects everything: the
+// cost of a full scan for a filter that only reads summary heads.
+func BenchmarkSummariesHead(b *testing.B) {
+	s, ids := loadTraces(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	scanned := 0
+	for b.Loop() {
+		n := 0
+		q := store.SummaryQuery{From: 0, To: benchEpoch + 1_000_000,
+			Prefilter: func(sum *model.Summary) bool { n++; return strings.Contains(sum.HTTP.URL, "nomatch") }}
+		if err := s.Summaries(ctx, q, func(*model.Summary) bool { return true }); err != nil {
+			b.Fatal(err)
+		}
+		if n != len(ids) {
+			b.Fatalf("prefiltered %d summaries, want %d", n, len(ids))
 		}
 		scanned += n
 	}
