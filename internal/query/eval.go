@@ -367,7 +367,7 @@ func (sc entityScope) values(dst []filterexpr.Value, kw filterexpr.Keyword, key 
 		if e.InProgress {
 			return nil
 		}
-		return numv(dst, e.End - e.Start)
+		return numv(dst, e.End-e.Start)
 	case filterexpr.KwHTTPStatus:
 		if e.HTTP.Status == 0 {
 			return nil
