@@ -136,6 +136,9 @@ func openDB(dir string, cache *pebble.Cache, memtable uint64, kind string) (*peb
 		// the levels as they are, never recompressed.
 		l.Compression = func() *block.CompressionProfile { return block.ZstdCompression }
 		if kind == "index" {
+			// Summaries are scanned in bulk by searches: the fastest codec
+			// to decompress (MinLZ) costs some space on a small database.
+			l.Compression = func() *block.CompressionProfile { return block.FastestCompression }
 			// Summaries are looked up by trace id, mostly for traces that
 			// have none yet: a bloom filter answers without reading a block.
 			l.BlockSize = 16 << 10
