@@ -24,7 +24,7 @@ type aggregator struct {
 	now      func() time.Time
 	shards   [shards]aggShard
 	forced   func(n int) // counts traces completed early because of the cap
-	summised func(n int) // counts summaries written
+	summarised func(n int) // counts summaries written
 }
 
 type aggShard struct {
@@ -38,7 +38,7 @@ type liveTrace struct {
 }
 
 func newAggregator(st store.Store, idle time.Duration, maxLive int, now func() time.Time) *aggregator {
-	a := &aggregator{st: st, idle: idle, maxLive: maxLive, now: now, forced: func(int) {}, summised: func(int) {}}
+	a := &aggregator{st: st, idle: idle, maxLive: maxLive, now: now, forced: func(int) {}, summarised: func(int) {}}
 	for i := range a.shards {
 		a.shards[i].live = make(map[model.TraceID]*liveTrace)
 	}
@@ -127,7 +127,7 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 		if err := a.st.PutSummaries(ctx, sums); err != nil {
 			return err
 		}
-		a.summised(len(sums))
+		a.summarised(len(sums))
 		out = out[n:]
 	}
 	return nil

@@ -123,7 +123,7 @@ func New(st store.Store, cfg Config) (*Pipeline, error) {
 	}
 	p.agg = newAggregator(st, cfg.TraceIdle, cfg.MaxLiveTraces, cfg.Now)
 	p.agg.forced = func(n int) { p.forced.Add(float64(n)) }
-	p.agg.summised = func(n int) { p.summaries.Add(float64(n)) }
+	p.agg.summarised = func(n int) { p.summaries.Add(float64(n)) }
 	for _, c := range []prometheus.Collector{p.received, p.rejected, p.dropped, p.stored, p.storeErrs, p.summaries, p.forced,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fluoro_ingest_queue_documents", Help: "Documents waiting in the queue."},
 			func() float64 { n, _ := p.q.len(); return float64(n) }),

@@ -57,7 +57,7 @@ func callTree(spans []*model.Span) *tnode {
 		if t.e == root || t.e.ParentID == 0 {
 			continue
 		}
-		if p := byID[t.e.ParentID]; p != nil && !within2(p, t) {
+		if p := byID[t.e.ParentID]; p != nil && !inSubtree(p, t) {
 			p.children = append(p.children, t)
 			if t.segment {
 				called[t.e.ParentID] = true
@@ -72,13 +72,13 @@ func callTree(spans []*model.Span) *tnode {
 	return byID[root.ID]
 }
 
-// within2 reports whether target lies in t's subtree (a loop if attached).
-func within2(target, t *tnode) bool {
+// inSubtree reports whether target lies in t's subtree (a loop if attached).
+func inSubtree(target, t *tnode) bool {
 	if target == t {
 		return true
 	}
 	for _, c := range t.children {
-		if within2(target, c) {
+		if inSubtree(target, c) {
 			return true
 		}
 	}
