@@ -18,12 +18,12 @@ const shards = 16
 // A span arriving for a trace already summarised reopens it, and its summary
 // is then recomputed from everything stored (with Revision incremented).
 type aggregator struct {
-	st       store.Store
-	idle     time.Duration
-	maxLive  int
-	now      func() time.Time
-	shards   [shards]aggShard
-	forced   func(n int) // counts traces completed early because of the cap
+	st         store.Store
+	idle       time.Duration
+	maxLive    int
+	now        func() time.Time
+	shards     [shards]aggShard
+	forced     func(n int) // counts traces completed early because of the cap
 	summarised func(n int) // counts summaries written
 }
 
