@@ -279,23 +279,47 @@ func valueOf(v model.Value) filterexpr.Value {
 	return filterexpr.Value{Kind: filterexpr.KindString, Str: v.Str}
 }
 
+// statusValues answers the keywords a summary's root and a segment share:
+// ok, error, fault, throttle and http.*; ok is false for any other keyword.
+func statusValues(dst []filterexpr.Value, kw filterexpr.Keyword, fault, err, throttle bool, h model.HTTP) ([]filterexpr.Value, bool) {
+	switch kw {
+	case filterexpr.KwOK:
+		return boolv(dst, !fault && !err && !throttle), true
+	case filterexpr.KwError:
+		return boolv(dst, err), true
+	case filterexpr.KwFault:
+		return boolv(dst, fault), true
+	case filterexpr.KwThrottle:
+		return boolv(dst, throttle), true
+	case filterexpr.KwHTTPStatus:
+		if h.Status == 0 {
+			return dst, true
+		}
+		return numv(dst, float64(h.Status)), true
+	case filterexpr.KwHTTPURL:
+		return strv(dst, h.URL), true
+	case filterexpr.KwHTTPMethod:
+		return strv(dst, h.Method), true
+	case filterexpr.KwHTTPUserAgent:
+		return strv(dst, h.UserAgent), true
+	case filterexpr.KwHTTPClientIP:
+		return strv(dst, h.ClientIP), true
+	}
+	return dst, false
+}
+
 // summaryScope answers top-level keywords from the trace summary: the flags
 // and HTTP of the root segment, every user, annotation and resource.
 type summaryScope struct{ s *model.Summary }
 
 func (sc summaryScope) values(dst []filterexpr.Value, kw filterexpr.Keyword, key string) []filterexpr.Value {
 	s := sc.s
-	switch kw {
-	// ok, error, fault and throttle describe the root segment (the
+	// ok, error, fault, throttle and http.* describe the root segment (the
 	// response the client got), not downstream calls that were handled.
-	case filterexpr.KwOK:
-		return boolv(dst, !s.HasFault && !s.HasError && !s.RootThrottle)
-	case filterexpr.KwError:
-		return boolv(dst, s.HasError)
-	case filterexpr.KwFault:
-		return boolv(dst, s.HasFault)
-	case filterexpr.KwThrottle:
-		return boolv(dst, s.RootThrottle)
+	if v, ok := statusValues(dst, kw, s.HasFault, s.HasError, s.RootThrottle, s.HTTP); ok {
+		return v
+	}
+	switch kw {
 	case filterexpr.KwPartial:
 		return boolv(dst, s.IsPartial)
 	case filterexpr.KwInferred:
@@ -304,19 +328,6 @@ func (sc summaryScope) values(dst []filterexpr.Value, kw filterexpr.Keyword, key
 		return numv(dst, s.ResponseTime)
 	case filterexpr.KwDuration:
 		return numv(dst, s.Duration())
-	case filterexpr.KwHTTPStatus:
-		if s.HTTP.Status == 0 {
-			return nil
-		}
-		return numv(dst, float64(s.HTTP.Status))
-	case filterexpr.KwHTTPURL:
-		return strv(dst, s.HTTP.URL)
-	case filterexpr.KwHTTPMethod:
-		return strv(dst, s.HTTP.Method)
-	case filterexpr.KwHTTPUserAgent:
-		return strv(dst, s.HTTP.UserAgent)
-	case filterexpr.KwHTTPClientIP:
-		return strv(dst, s.HTTP.ClientIP)
 	case filterexpr.KwUser:
 		for _, u := range s.Users {
 			dst = strv(dst, u.Name)
@@ -348,15 +359,10 @@ type entityScope struct {
 
 func (sc entityScope) values(dst []filterexpr.Value, kw filterexpr.Keyword, key string) []filterexpr.Value {
 	e := sc.e
+	if v, ok := statusValues(dst, kw, e.Fault, e.Error, e.Throttle, e.HTTP); ok {
+		return v
+	}
 	switch kw {
-	case filterexpr.KwOK:
-		return boolv(dst, !e.Fault && !e.Error && !e.Throttle)
-	case filterexpr.KwError:
-		return boolv(dst, e.Error)
-	case filterexpr.KwFault:
-		return boolv(dst, e.Fault)
-	case filterexpr.KwThrottle:
-		return boolv(dst, e.Throttle)
 	case filterexpr.KwPartial:
 		return boolv(dst, e.InProgress)
 	case filterexpr.KwInferred:
@@ -368,19 +374,6 @@ func (sc entityScope) values(dst []filterexpr.Value, kw filterexpr.Keyword, key 
 			return nil
 		}
 		return numv(dst, e.End-e.Start)
-	case filterexpr.KwHTTPStatus:
-		if e.HTTP.Status == 0 {
-			return nil
-		}
-		return numv(dst, float64(e.HTTP.Status))
-	case filterexpr.KwHTTPURL:
-		return strv(dst, e.HTTP.URL)
-	case filterexpr.KwHTTPMethod:
-		return strv(dst, e.HTTP.Method)
-	case filterexpr.KwHTTPUserAgent:
-		return strv(dst, e.HTTP.UserAgent)
-	case filterexpr.KwHTTPClientIP:
-		return strv(dst, e.HTTP.ClientIP)
 	case filterexpr.KwUser:
 		return strv(dst, e.User)
 	case filterexpr.KwAvailabilityZone:
