@@ -387,18 +387,11 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*mo
 		}
 		var id model.TraceID
 		copy(id[:], k[1:])
-		if q.Prefilter != nil {
-			if err := store.DecodeSummaryHead(id, it.Value(), &sum); err != nil {
-				return fmt.Errorf("scan summaries: %s: %w", id, err)
-			}
-			if !q.Prefilter(&sum) {
-				continue
-			}
-		}
-		if err := dec.Decode(id, it.Value(), &sum); err != nil {
+		more, err := visit(q, &dec, id, it.Value(), &sum, fn)
+		if err != nil {
 			return fmt.Errorf("scan summaries: %s: %w", id, err)
 		}
-		if !fn(&sum) {
+		if !more {
 			break
 		}
 	}
@@ -406,6 +399,24 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*mo
 		return fmt.Errorf("scan summaries: %w", err)
 	}
 	return nil
+}
+
+// visit hands one stored summary to a scan: to q's prefilter on its head
+// first, when there is one, then whole to fn. more is fn's answer (true when
+// the prefilter skipped it).
+func visit(q store.SummaryQuery, dec *store.SummaryDecoder, id model.TraceID, v []byte, sum *model.Summary, fn func(*model.Summary) bool) (more bool, err error) {
+	if q.Prefilter != nil {
+		if err := store.DecodeSummaryHead(id, v, sum); err != nil {
+			return false, err
+		}
+		if !q.Prefilter(sum) {
+			return true, nil
+		}
+	}
+	if err := dec.Decode(id, v, sum); err != nil {
+		return false, err
+	}
+	return fn(sum), nil
 }
 
 // postingPrefix is the key prefix of one posting list: 0x04, the hour, the
@@ -452,24 +463,13 @@ func (s *Store) hinted(ctx context.Context, q store.SummaryQuery, fn func(*model
 				it.Close()
 				return fmt.Errorf("scan postings: %w", err)
 			}
-			if q.Prefilter != nil {
-				if err := store.DecodeSummaryHead(id, v, &sum); err != nil {
-					closer.Close()
-					it.Close()
-					return fmt.Errorf("scan postings: %s: %w", id, err)
-				}
-				if !q.Prefilter(&sum) {
-					closer.Close()
-					continue
-				}
-			}
-			err = dec.Decode(id, v, &sum)
+			more, err := visit(q, &dec, id, v, &sum, fn)
 			closer.Close()
 			if err != nil {
 				it.Close()
 				return fmt.Errorf("scan postings: %s: %w", id, err)
 			}
-			stop = !fn(&sum)
+			stop = !more
 		}
 		err = it.Error()
 		it.Close()
