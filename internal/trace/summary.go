@@ -72,6 +72,7 @@ func Summarize(spans []*model.Span) model.Summary {
 	users := map[string]*model.SummaryUser{}
 	var userOrder []string
 	arns, instances, zones := newStringSet(), newStringSet(), newStringSet()
+	anyFault, anyError := false, false
 
 	for _, s := range spans {
 		// The node an entity belongs to: its segment's; independent
@@ -111,6 +112,8 @@ func Summarize(spans []*model.Span) model.Summary {
 			if e.Throttle {
 				sum.HasThrottle = true
 			}
+			anyFault = anyFault || e.Fault
+			anyError = anyError || e.Error || e.Throttle
 			if (depth > 0 || s.Independent) && isCall(e) {
 				if !calledBy[e.ID] {
 					if e.HTTP.Traced {
@@ -151,8 +154,12 @@ func Summarize(spans []*model.Span) model.Summary {
 	}
 	sum.Services = services.list
 	tree := callTree(spans)
-	sum.FaultRootCauses = rootCauses(tree, isFault)
-	sum.ErrorRootCauses = rootCauses(tree, isError)
+	if anyFault { // most traces have neither: skip the searches
+		sum.FaultRootCauses = rootCauses(tree, isFault)
+	}
+	if anyError {
+		sum.ErrorRootCauses = rootCauses(tree, isError)
+	}
 	sum.ResponseTimeRootCauses = responseTimeRootCause(tree)
 
 	for _, k := range annotationOrder {
