@@ -1,0 +1,316 @@
+package sampling
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Interval is the reporting period, in seconds, handed to every client.
+// Node and Python SDKs only handle multiples of 10 (§5.3).
+const Interval = 10
+
+const (
+	interval = Interval * time.Second
+	// activeWindow is how long after its last report a client still counts
+	// towards a rule's fair shares: two missed polls plus the SDKs' jitter.
+	activeWindow = 2*interval + 5*time.Second
+	// heldSlack is added to a quota's TTL when deciding whether a client may
+	// still be using it: the SDKs compare whole epoch seconds, so a quota is
+	// used through the end of its TTL's second.
+	heldSlack = time.Second
+)
+
+// Statistics is one SamplingStatisticsDocument: what one client counted for
+// one rule since its previous report.
+type Statistics struct {
+	RuleName     string
+	ClientID     string
+	Timestamp    time.Time
+	RequestCount int
+	SampledCount int
+	BorrowCount  int
+}
+
+// Target is one SamplingTargetDocument.
+type Target struct {
+	RuleName          string
+	FixedRate         float64
+	ReservoirQuota    int
+	ReservoirQuotaTTL time.Time
+	Interval          int
+}
+
+// Unprocessed is one UnprocessedStatistics entry. ErrorCode is HTTP-like:
+// SDKs refresh their rules when it starts with "4" (§5.3).
+type Unprocessed struct {
+	RuleName  string
+	ErrorCode string
+	Message   string
+}
+
+// TargetsConfig configures Targets.
+type TargetsConfig struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// TTL is how long a granted quota stays valid. It must be at least two
+	// intervals (20 s) so one missed poll does not drop a client's quota.
+	// Shorter TTLs give a departed client's share back sooner. Zero means
+	// DefaultTTL.
+	TTL time.Duration
+}
+
+// DefaultTTL is the quota lifetime used when TargetsConfig.TTL is zero.
+const DefaultTTL = time.Minute
+
+// Validate reports whether c is usable.
+func (c TargetsConfig) Validate() error {
+	if c.TTL != 0 && c.TTL < 2*interval {
+		return fmt.Errorf("quota TTL must be at least %v, got %v", 2*interval, c.TTL)
+	}
+	return nil
+}
+
+// Targets is the server side of GetSamplingTargets (§5.4). It remembers,
+// per rule and client, the latest statistics and the quota it granted, and
+// splits each rule's reservoir between the clients that report for it.
+// It is safe for concurrent use.
+//
+// The algorithm, for each statistics document of a known rule:
+//
+//  1. Record the client's statistics and its demand, RequestCount/Interval
+//     requests per second, and mark it seen now (the server's clock: client
+//     timestamps are kept but not trusted for timing).
+//  2. The rule's active clients are those seen within the last two intervals
+//     plus jitter slack. Their fair shares of ReservoirSize R are:
+//     if every active client's ceil(demand) fits in R, each gets its ceil(demand)
+//     and the rest of R is spread one by one over the clients, busiest first
+//     (a burst then finds quota waiting); otherwise each gets a fair minimum,
+//     min(ceil(demand), floor(R/N)) for N active clients, and the remainder is
+//     split in proportion to each client's unmet demand, whole units going by
+//     largest fractional part. Shares never exceed R in sum.
+//  3. The fleet invariant: a client keeps using a quota until its TTL passes,
+//     so the quotas held at any instant, not only those computed now, must sum
+//     to at most R. The client is granted min(share, R − Σ unexpired quotas of
+//     the other clients); its own previous quota is replaced. A client joining
+//     a busy rule may get less than its share (even 0, falling back to the
+//     FixedRate) until the others' next polls shrink their quotas; shares
+//     converge within about one interval.
+//  4. The quota is valid until now+TTL (rounded down to a whole second, as
+//     the wire carries epoch seconds), and the server counts it as held one
+//     second longer, since SDKs use it through the end of that second. A
+//     client that stops reporting leaves the fair shares after the active
+//     window and releases its quota when its TTL passes; the others' quotas
+//     grow from their next poll after that.
+//
+// If a rule's ReservoirSize shrinks, quotas granted under the old size stay
+// held until they are replaced or expire, so the invariant holds again within
+// one TTL. Documents for unknown rules are returned as Unprocessed with
+// ErrorCode "400" so the client refreshes its rules, and their state is
+// dropped.
+type Targets struct {
+	now func() time.Time
+	ttl time.Duration
+
+	mu      sync.Mutex
+	rules   map[string]map[string]*client // rule name → client ID → state
+	lastMod time.Time
+}
+
+type client struct {
+	stats    Statistics
+	demand   float64   // requests per second in the last report
+	seen     time.Time // server time of the last report
+	quota    int       // last quota granted
+	heldTill time.Time // the quota counts against the reservoir before this instant
+}
+
+// NewTargets returns an empty Targets.
+func NewTargets(cfg TargetsConfig) (*Targets, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	return &Targets{now: cfg.Now, ttl: cfg.TTL, rules: map[string]map[string]*client{}}, nil
+}
+
+// RuleModified records that a rule was created, updated or deleted at t.
+// LastRuleModification returns the latest such time; earlier times are
+// ignored.
+func (t *Targets) RuleModified(at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if at.After(t.lastMod) {
+		t.lastMod = at
+	}
+}
+
+// LastRuleModification returns the latest time passed to RuleModified, or
+// the zero time. It is the real modification time, not "now": Go SDKs
+// refetch rules whenever it is at or after their last fetch (§5.3).
+func (t *Targets) LastRuleModification() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lastMod
+}
+
+var errNegativeCount = errors.New("counts must not be negative")
+
+// Compute records stats and returns one Target per accepted document, in
+// document order, and one Unprocessed per rejected document. rules is the
+// current rule set (Default included); a document naming no rule in it is
+// rejected with ErrorCode "400". Documents are processed in order, so a
+// later document for the same rule and client replaces an earlier one.
+func (t *Targets) Compute(rules []Rule, stats []Statistics) ([]Target, []Unprocessed) {
+	byName := make(map[string]*Rule, len(rules))
+	for i := range rules {
+		byName[rules[i].RuleName] = &rules[i]
+	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	var targets []Target
+	var unprocessed []Unprocessed
+	for _, s := range stats {
+		rule, ok := byName[s.RuleName]
+		if !ok {
+			delete(t.rules, s.RuleName)
+			unprocessed = append(unprocessed, Unprocessed{RuleName: s.RuleName, ErrorCode: "400", Message: "Rule not found"})
+			continue
+		}
+		if s.RequestCount < 0 || s.SampledCount < 0 || s.BorrowCount < 0 {
+			unprocessed = append(unprocessed, Unprocessed{RuleName: s.RuleName, ErrorCode: "400", Message: errNegativeCount.Error()})
+			continue
+		}
+		targets = append(targets, t.grant(rule, s, now))
+	}
+	return targets, unprocessed
+}
+
+// grant records s and returns the client's new target. t.mu is held.
+func (t *Targets) grant(rule *Rule, s Statistics, now time.Time) Target {
+	clients := t.rules[rule.RuleName]
+	if clients == nil {
+		clients = map[string]*client{}
+		t.rules[rule.RuleName] = clients
+	}
+	c := clients[s.ClientID]
+	if c == nil {
+		c = &client{}
+		clients[s.ClientID] = c
+	}
+	c.stats = s
+	c.demand = float64(s.RequestCount) / Interval
+	c.seen = now
+
+	// Forget clients that neither count towards shares nor hold a quota.
+	var active []string
+	for id, o := range clients {
+		inWindow := now.Sub(o.seen) < activeWindow
+		if !inWindow && !now.Before(o.heldTill) {
+			delete(clients, id)
+			continue
+		}
+		if inWindow {
+			active = append(active, id)
+		}
+	}
+	share := shares(rule.ReservoirSize, clients, active)[s.ClientID]
+
+	room := rule.ReservoirSize
+	for id, o := range clients {
+		if id != s.ClientID && now.Before(o.heldTill) {
+			room -= o.quota
+		}
+	}
+	quota := max(min(share, room), 0)
+
+	ttl := now.Add(t.ttl).Truncate(time.Second)
+	c.quota = quota
+	c.heldTill = ttl.Add(heldSlack)
+	return Target{
+		RuleName:          rule.RuleName,
+		FixedRate:         rule.FixedRate,
+		ReservoirQuota:    quota,
+		ReservoirQuotaTTL: ttl,
+		Interval:          Interval,
+	}
+}
+
+// shares splits reservoir between the active clients (step 2 of the
+// algorithm on Targets). The result sums to at most reservoir.
+func shares(reservoir int, clients map[string]*client, active []string) map[string]int {
+	out := make(map[string]int, len(active))
+	if reservoir <= 0 || len(active) == 0 {
+		return out
+	}
+	// Busiest first, then by ID, so every tie is broken the same way.
+	sort.Slice(active, func(i, j int) bool {
+		a, b := clients[active[i]], clients[active[j]]
+		if a.demand != b.demand {
+			return a.demand > b.demand
+		}
+		return active[i] < active[j]
+	})
+	need := make(map[string]int, len(active))
+	total := 0
+	for _, id := range active {
+		n := int(math.Ceil(clients[id].demand))
+		need[id] = n
+		total += n
+	}
+
+	if total <= reservoir {
+		left := reservoir
+		for _, id := range active {
+			out[id] = need[id]
+			left -= need[id]
+		}
+		for i := 0; left > 0; i = (i + 1) % len(active) {
+			out[active[i]]++
+			left--
+		}
+		return out
+	}
+
+	fair := reservoir / len(active)
+	left := reservoir
+	unmet := 0
+	for _, id := range active {
+		out[id] = min(need[id], fair)
+		left -= out[id]
+		unmet += need[id] - out[id]
+	}
+	if left == 0 || unmet == 0 {
+		return out
+	}
+	// Largest remainder: left < unmet here, so no client exceeds its need.
+	type frac struct {
+		id string
+		f  float64
+	}
+	fracs := make([]frac, 0, len(active))
+	given := 0
+	for _, id := range active {
+		exact := float64(left) * float64(need[id]-out[id]) / float64(unmet)
+		whole := int(exact)
+		out[id] += whole
+		given += whole
+		fracs = append(fracs, frac{id, exact - float64(whole)})
+	}
+	sort.SliceStable(fracs, func(i, j int) bool { return fracs[i].f > fracs[j].f })
+	for i := 0; given < left && i < len(fracs); i++ {
+		out[fracs[i].id]++
+		given++
+	}
+	return out
+}
