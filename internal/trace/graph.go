@@ -47,24 +47,9 @@ func BuildGraph(spans []*model.Span) *Graph {
 		}
 		return n
 	}
-	ids := map[model.SpanID]struct{}{}
-	holder := map[model.SpanID]*model.Span{}
-	callee := map[model.SpanID]*model.Entity{} // call id → the segment it reached
-	var segments []*model.Entity
-	for _, s := range spans {
-		s.Root.Walk(func(e *model.Entity, _ int) {
-			ids[e.ID] = struct{}{}
-			holder[e.ID] = s
-		})
-		if !s.Independent {
-			segments = append(segments, &s.Root)
-			if s.Root.ParentID != 0 {
-				callee[s.Root.ParentID] = &s.Root
-			}
-		}
-	}
-	root := findRoot(segments, ids)
-	for _, seg := range segments {
+	x := indexSpans(spans)
+	root := x.root
+	for _, seg := range x.segments {
 		n := node(segmentNode(seg), false)
 		n.Segments = append(n.Segments, seg)
 		if seg == root {
@@ -73,7 +58,7 @@ func BuildGraph(spans []*model.Span) *Graph {
 	}
 	for _, s := range spans {
 		var from *Node
-		if seg := owner(holder, s.Root.ID); seg != nil {
+		if seg := owner(x.holder, s.Root.ID); seg != nil {
 			from = byID[segmentNode(seg)]
 		}
 		s.Root.Walk(func(e *model.Entity, depth int) {
@@ -81,7 +66,7 @@ func BuildGraph(spans []*model.Span) *Graph {
 				return
 			}
 			var to *Node
-			if seg := callee[e.ID]; seg != nil {
+			if seg := x.callee[e.ID]; seg != nil {
 				to = byID[segmentNode(seg)]
 			} else {
 				to = node(inferredNode(e), true)

@@ -22,7 +22,7 @@ type tnode struct {
 }
 
 // callTree builds the tree below the root segment; nil without one.
-func callTree(spans []*model.Span) *tnode {
+func callTree(spans []*model.Span, x *traceIndex) *tnode {
 	byID := map[model.SpanID]*tnode{}
 	var wrap func(e *model.Entity, seg bool) *tnode
 	wrap = func(e *model.Entity, seg bool) *tnode {
@@ -39,16 +39,10 @@ func callTree(spans []*model.Span) *tnode {
 		return t
 	}
 	var roots []*tnode
-	ids := map[model.SpanID]struct{}{}
-	var segments []*model.Entity
 	for _, s := range spans {
 		roots = append(roots, wrap(&s.Root, !s.Independent))
-		s.Root.Walk(func(e *model.Entity, _ int) { ids[e.ID] = struct{}{} })
-		if !s.Independent {
-			segments = append(segments, &s.Root)
-		}
 	}
-	root := findRoot(segments, ids)
+	root := x.root
 	if root == nil {
 		return nil
 	}

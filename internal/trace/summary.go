@@ -45,26 +45,9 @@ func Summarize(spans []*model.Span) model.Summary {
 	sum.TraceID = spans[0].TraceID
 	sum.Start = math.Inf(1)
 
-	// ids of every entity, the segments, and the entities that are callees'
-	// parents: what decides roots, partial traces and inferred nodes.
-	ids := make(map[model.SpanID]struct{}, len(spans)*2)
-	holder := make(map[model.SpanID]*model.Span, len(spans)*2)
-	calledBy := make(map[model.SpanID]bool, len(spans))
-	var segments []*model.Entity
-	for _, s := range spans {
-		s.Root.Walk(func(e *model.Entity, _ int) {
-			ids[e.ID] = struct{}{}
-			holder[e.ID] = s
-			sum.Spans++
-		})
-		if !s.Independent {
-			segments = append(segments, &s.Root)
-			if s.Root.ParentID != 0 {
-				calledBy[s.Root.ParentID] = true
-			}
-		}
-	}
-	root := findRoot(segments, ids)
+	x := indexSpans(spans)
+	sum.Spans = x.entities
+	root := x.root
 
 	services := newServiceSet()
 	annotations := map[annotationKey]*model.SummaryAnnotation{}
@@ -94,9 +77,9 @@ func Summarize(spans []*model.Span) model.Summary {
 			arns.add(s.Root.ResourceARN)
 			instances.add(s.Root.InstanceID)
 			zones.add(s.Root.AvailabilityZone)
-		} else if _, ok := ids[s.Root.ParentID]; !ok {
+		} else if !x.has(s.Root.ParentID) {
 			sum.IsPartial = true // its parent never arrived
-		} else if seg := owner(holder, s.Root.ParentID); seg != nil {
+		} else if seg := owner(x.holder, s.Root.ParentID); seg != nil {
 			node, hasNode = segmentNode(seg), true
 		}
 		s.Root.Walk(func(e *model.Entity, depth int) {
@@ -115,7 +98,7 @@ func Summarize(spans []*model.Span) model.Summary {
 			anyFault = anyFault || e.Fault
 			anyError = anyError || e.Error || e.Throttle
 			if (depth > 0 || s.Independent) && isCall(e) {
-				if !calledBy[e.ID] {
+				if x.callee[e.ID] == nil {
 					if e.HTTP.Traced {
 						sum.IsPartial = true // the instrumented callee never reported
 					}
@@ -153,7 +136,7 @@ func Summarize(spans []*model.Span) model.Summary {
 		sum.EntryPoint = &ep
 	}
 	sum.Services = services.list
-	tree := callTree(spans)
+	tree := callTree(spans, x)
 	if anyFault { // most traces have neither: skip the searches
 		sum.FaultRootCauses = rootCauses(tree, isFault)
 	}
@@ -176,7 +159,7 @@ func Summarize(spans []*model.Span) model.Summary {
 // findRoot picks the trace's root segment: one without a parent, or else one
 // whose parent is not in the trace (its caller did not report); the earliest
 // such. It returns nil when there are no segments.
-func findRoot(segments []*model.Entity, ids map[model.SpanID]struct{}) *model.Entity {
+func findRoot(segments []*model.Entity, holder map[model.SpanID]*model.Span) *model.Entity {
 	var best *model.Entity
 	better := func(e *model.Entity) bool { return best == nil || e.Start < best.Start }
 	for _, e := range segments {
@@ -188,7 +171,7 @@ func findRoot(segments []*model.Entity, ids map[model.SpanID]struct{}) *model.En
 		return best
 	}
 	for _, e := range segments {
-		if _, ok := ids[e.ParentID]; !ok && better(e) {
+		if _, ok := holder[e.ParentID]; !ok && better(e) {
 			best = e
 		}
 	}

@@ -1,0 +1,42 @@
+package trace
+
+import "github.com/fluoro-dev/fluoro/internal/model"
+
+// traceIndex is what summaries, root causes and graphs all need to know of
+// a trace's spans, built in one pass over them.
+type traceIndex struct {
+	// holder maps every entity id, embedded or not, to the span holding it.
+	holder map[model.SpanID]*model.Span
+	// callee maps a call's id to the segment that call reached.
+	callee   map[model.SpanID]*model.Entity
+	segments []*model.Entity
+	root     *model.Entity // nil without segments
+	entities int
+}
+
+func indexSpans(spans []*model.Span) *traceIndex {
+	x := &traceIndex{
+		holder: make(map[model.SpanID]*model.Span, len(spans)*2),
+		callee: make(map[model.SpanID]*model.Entity, len(spans)),
+	}
+	for _, s := range spans {
+		s.Root.Walk(func(e *model.Entity, _ int) {
+			x.holder[e.ID] = s
+			x.entities++
+		})
+		if !s.Independent {
+			x.segments = append(x.segments, &s.Root)
+			if s.Root.ParentID != 0 {
+				x.callee[s.Root.ParentID] = &s.Root
+			}
+		}
+	}
+	x.root = findRoot(x.segments, x.holder)
+	return x
+}
+
+// has reports whether some entity of the trace has the id.
+func (x *traceIndex) has(id model.SpanID) bool {
+	_, ok := x.holder[id]
+	return ok
+}
