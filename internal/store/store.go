@@ -70,6 +70,9 @@ type Store interface {
 	DeleteBefore(ctx context.Context, epoch uint32) error
 	// Sync makes everything written so far durable.
 	Sync() error
+	// Objects is the store's small, durable key-value space for
+	// configuration: sampling rules, groups, boosts, dashboards.
+	Objects() Objects
 	// Stats reports the engine's size on disk and counts, for /metrics.
 	Stats() Stats
 	// Close syncs and releases the store. Calls after Close return ErrClosed.
@@ -82,4 +85,24 @@ type Stats struct {
 	DiskBytes int64
 	// TableBytes is the size of the stored data alone, after compression.
 	TableBytes int64
+}
+
+// Objects holds small named configuration objects, grouped by kind (for
+// example "sampling-rule" or "group"). Unlike spans, objects are durable as
+// soon as a call returns, are never removed by retention, and are few (tens
+// of thousands at most): List reads a whole kind. Values are opaque bytes
+// (callers encode JSON); the slices passed in are not retained and the ones
+// returned belong to the caller. Kind and name are non-empty and must not
+// contain a NUL byte.
+type Objects interface {
+	// Put creates or replaces an object.
+	Put(ctx context.Context, kind, name string, value []byte) error
+	// Get returns an object; ok is false if there is none.
+	Get(ctx context.Context, kind, name string) (value []byte, ok bool, err error)
+	// Delete removes an object; deleting an absent object is not an error.
+	// ok reports whether it existed.
+	Delete(ctx context.Context, kind, name string) (ok bool, err error)
+	// List calls fn for every object of kind, ordered by name, until fn
+	// returns false. The value is valid only during the call.
+	List(ctx context.Context, kind string, fn func(name string, value []byte) bool) error
 }

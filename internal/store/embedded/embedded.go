@@ -33,6 +33,7 @@ const (
 	prefixSummary = 0x02
 	prefixPending = 0x03
 	prefixPosting = 0x04
+	prefixObject  = 0x05
 )
 
 // postingBucket is the time span of one posting list, in seconds: postings

@@ -54,6 +54,8 @@ func Run(t *testing.T, open func(t *testing.T, name string) store.Store) {
 		{"Persistence", s.persistence},
 		{"Closed", s.closed},
 		{"Concurrent", s.concurrent},
+		{"Objects", s.objects},
+		{"ObjectsPersist", s.objectsPersist},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
@@ -1037,6 +1039,10 @@ func (s suite) closed(t *testing.T) {
 		{"Pending", func() error { return st.Pending(ctx, func(model.TraceID) bool { called = true; return true }) }},
 		{"DeleteBefore", func() error { return st.DeleteBefore(ctx, epoch0+1) }},
 		{"Sync", st.Sync},
+		{"ObjectsPut", func() error { return st.Objects().Put(ctx, "k", "n", []byte("v")) }},
+		{"ObjectsList", func() error {
+			return st.Objects().List(ctx, "k", func(string, []byte) bool { called = true; return true })
+		}},
 		{"Close", st.Close},
 	}
 	for _, c := range calls {
