@@ -25,6 +25,7 @@ type aggregator struct {
 	shards     [shards]aggShard
 	forced     func(n int) // counts traces completed early because of the cap
 	summarised func(n int) // counts summaries written
+	complete   func(ctx context.Context, sum *model.Summary, spans []*model.Span)
 }
 
 type aggShard struct {
@@ -38,7 +39,8 @@ type liveTrace struct {
 }
 
 func newAggregator(st store.Store, idle time.Duration, maxLive int, now func() time.Time) *aggregator {
-	a := &aggregator{st: st, idle: idle, maxLive: maxLive, now: now, forced: func(int) {}, summarised: func(int) {}}
+	a := &aggregator{st: st, idle: idle, maxLive: maxLive, now: now, forced: func(int) {}, summarised: func(int) {},
+		complete: func(context.Context, *model.Summary, []*model.Span) {}}
 	for i := range a.shards {
 		a.shards[i].live = make(map[model.TraceID]*liveTrace)
 	}
@@ -114,20 +116,25 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 	}
 	const batch = 512
 	sums := make([]model.Summary, 0, batch)
+	traces := make([][]*model.Span, 0, batch)
 	for len(out) > 0 {
 		n := min(batch, len(out))
-		sums = sums[:0]
+		sums, traces = sums[:0], traces[:0]
 		for _, d := range out[:n] {
-			sum, err := a.summarize(ctx, d.id, d.lt.spans, d.lt.last)
+			sum, spans, err := a.summarize(ctx, d.id, d.lt.spans, d.lt.last)
 			if err != nil {
 				return err
 			}
 			sums = append(sums, sum)
+			traces = append(traces, spans)
 		}
 		if err := a.st.PutSummaries(ctx, sums); err != nil {
 			return err
 		}
 		a.summarised(len(sums))
+		for i := range sums {
+			a.complete(ctx, &sums[i], traces[i])
+		}
 		out = out[n:]
 	}
 	return nil
@@ -135,24 +142,25 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 
 // summarize computes the summary of a completed trace. If the trace was
 // summarised before (spans arrived after it completed), the summary is
-// rebuilt from every stored span.
-func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*model.Span, last time.Time) (model.Summary, error) {
+// rebuilt from every stored span. It also returns the deduplicated spans.
+func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*model.Span, last time.Time) (model.Summary, []*model.Span, error) {
 	prev, seen, err := a.st.Summary(ctx, id)
 	if err != nil {
-		return model.Summary{}, err
+		return model.Summary{}, nil, err
 	}
 	if seen {
 		if spans, err = trace.Load(ctx, a.st, id); err != nil {
-			return model.Summary{}, err
+			return model.Summary{}, nil, err
 		}
 	}
-	sum := trace.Summarize(trace.Dedupe(spans))
+	spans = trace.Dedupe(spans)
+	sum := trace.Summarize(spans)
 	sum.TraceID = id
 	sum.Updated = float64(last.UnixNano()) / 1e9
 	if seen {
 		sum.Revision = prev.Revision + 1
 	}
-	return sum, nil
+	return sum, spans, nil
 }
 
 // recover summarises the traces a crash left pending: spans stored, summary
@@ -169,21 +177,26 @@ func (a *aggregator) recover(ctx context.Context) (int, error) {
 	for len(ids) > 0 {
 		n := min(512, len(ids))
 		sums := make([]model.Summary, 0, n)
+		traces := make([][]*model.Span, 0, n)
 		for _, id := range ids[:n] {
 			spans, err := trace.Load(ctx, a.st, id)
 			if err != nil {
 				return 0, err
 			}
-			sum, err := a.summarize(ctx, id, spans, now)
+			sum, spans, err := a.summarize(ctx, id, spans, now)
 			if err != nil {
 				return 0, err
 			}
 			if len(spans) > 0 {
 				sums = append(sums, sum)
+				traces = append(traces, spans)
 			}
 		}
 		if err := a.st.PutSummaries(ctx, sums); err != nil {
 			return 0, err
+		}
+		for i := range sums {
+			a.complete(ctx, &sums[i], traces[i])
 		}
 		ids = ids[n:]
 	}

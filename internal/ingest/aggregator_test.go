@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -138,5 +139,39 @@ func TestAggregatorRecoversPending(t *testing.T) {
 	sum, ok, _ := st.Summary(ctx, tid)
 	if !ok || sum.Spans != 2 || sum.HTTP.Status != 503 || len(sum.Services) != 2 {
 		t.Errorf("recovered summary %+v", sum)
+	}
+}
+
+func TestAggregatorReportsCompletedTraces(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	a := newAggregator(st, 3*time.Second, 0, clock.now)
+	type call struct {
+		id       model.TraceID
+		revision int
+		spans    int
+	}
+	var calls []call
+	a.complete = func(_ context.Context, sum *model.Summary, spans []*model.Span) {
+		calls = append(calls, call{sum.TraceID, int(sum.Revision), len(spans)})
+	}
+	tid := model.TraceID{0x65, 0x53, 0xf1, 0x00, 2}
+	root := segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, "")
+	a.add(spansOf(t, st, root))
+	a.add(spansOf(t, st, root)) // a duplicate is reported once
+	a.add(spansOf(t, st, segment(tid, "b000000000000001", "a000000000000001", 1_700_000_000.1, 1_700_000_000.5, "")))
+	clock.advance(3 * time.Second)
+	if err := a.flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	a.add(spansOf(t, st, segment(tid, "c000000000000001", "a000000000000001", 1_700_000_000.2, 1_700_000_000.6, "")))
+	clock.advance(3 * time.Second)
+	if err := a.flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	want := []call{{tid, 0, 2}, {tid, 1, 3}}
+	if !slices.Equal(calls, want) {
+		t.Errorf("completed traces reported %+v, want %+v", calls, want)
 	}
 }

@@ -39,9 +39,16 @@ type Config struct {
 	// MaxLiveTraces caps the traces held in memory awaiting their summary
 	// (200,000); past it the least recently updated are summarised early.
 	MaxLiveTraces int
-	Now           func() time.Time
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
+	// OnComplete, when set, is called once for every trace whose summary
+	// was just stored (including those summarised again after a restart or
+	// because late spans reopened them: sum.Revision then counts the
+	// reopenings), with the trace's deduplicated spans, whose Doc fields may
+	// be nil. It runs on the pipeline's flush goroutine, so it must be quick;
+	// neither argument may be retained after it returns.
+	OnComplete func(ctx context.Context, sum *model.Summary, spans []*model.Span)
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 func (c *Config) setDefaults() {
@@ -124,6 +131,9 @@ func New(st store.Store, cfg Config) (*Pipeline, error) {
 	p.agg = newAggregator(st, cfg.TraceIdle, cfg.MaxLiveTraces, cfg.Now)
 	p.agg.forced = func(n int) { p.forced.Add(float64(n)) }
 	p.agg.summarised = func(n int) { p.summaries.Add(float64(n)) }
+	if cfg.OnComplete != nil {
+		p.agg.complete = cfg.OnComplete
+	}
 	for _, c := range []prometheus.Collector{p.received, p.rejected, p.dropped, p.stored, p.storeErrs, p.summaries, p.forced,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fluoro_ingest_queue_documents", Help: "Documents waiting in the queue."},
 			func() float64 { n, _ := p.q.len(); return float64(n) }),
