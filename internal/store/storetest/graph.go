@@ -44,7 +44,7 @@ func (s suite) graphBuckets(t *testing.T) {
 		store.GraphBucket{Start: epoch0 + 60, Group: "g", Data: data},
 		store.GraphBucket{Start: epoch0 + 60, Group: "gg", Data: []byte("other")},
 		store.GraphBucket{Start: epoch0 + 60, Group: "Default", Data: []byte("d")})
-	copy(data, "X") // not retained
+	copy(data, "X")                                                           // not retained
 	put(store.GraphBucket{Start: epoch0 + 60, Group: "g", Data: []byte("b")}) // replaces
 	check := func(group string, from, to uint32, want ...string) {
 		t.Helper()
