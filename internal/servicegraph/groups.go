@@ -36,8 +36,9 @@ type Group struct {
 	InsightsEnabled  bool   `json:"insights,omitempty"`
 	// NotificationsEnabled needs InsightsEnabled.
 	NotificationsEnabled bool `json:"notifications,omitempty"`
-	// FilterSince is when FilterExpression was last set (epoch seconds):
-	// graphs of earlier times were built with an older version of it.
+	// FilterSince is when FilterExpression was last changed by an update
+	// (epoch seconds; 0 if never): graphs of earlier times were built with
+	// an older version of it (ContainsOldGroupVersions).
 	FilterSince float64 `json:"filter_since"`
 }
 
@@ -169,7 +170,7 @@ func (s *Service) CreateGroup(ctx context.Context, g Group) (Group, error) {
 		return Group{}, invalidf("NotificationsEnabled needs InsightsEnabled")
 	}
 	g.ID = newID()
-	g.FilterSince = float64(s.cfg.Now().UnixNano()) / 1e9
+	g.FilterSince = 0 // no older version of the filter exists
 	s.groupMu.Lock()
 	defer s.groupMu.Unlock()
 	if _, err := s.Resolve(g.Name, ""); err == nil {
