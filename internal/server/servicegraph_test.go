@@ -100,7 +100,7 @@ func TestServiceGraphXRaySDK(t *testing.T) {
 
 	// Groups apply to traces completed after they are created.
 	failing, err := client.CreateGroup(ctx, &awsxray.CreateGroupInput{GroupName: aws.String("failing"),
-		FilterExpression: aws.String("fault OR throttle"),
+		FilterExpression:      aws.String("fault OR throttle"),
 		InsightsConfiguration: &types.InsightsConfiguration{InsightsEnabled: aws.Bool(true)}})
 	if err != nil {
 		t.Fatalf("CreateGroup: %v", err)
