@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/sampling"
 	"github.com/fluoro-dev/fluoro/internal/store"
 )
 
@@ -41,6 +42,13 @@ type Config struct {
 	Now func() time.Time
 	// MaxBodyBytes bounds a request body (32 MiB when zero).
 	MaxBodyBytes int64
+	// Sampling serves the sampling rules and targets (sampling.go); the
+	// sampling operations answer UnknownOperationException when nil.
+	Sampling *sampling.Service
+	// SamplingPageSize is the page size of GetSamplingRules and
+	// GetSamplingStatisticSummaries (100 when zero; the SDKs read only the
+	// first page of rules, so it must stay above sampling.MaxRules+1).
+	SamplingPageSize int
 }
 
 // Server is the HTTP handler for the API.
@@ -69,6 +77,7 @@ func New(cfg Config) *Server {
 	s.op("/TraceSegments", s.putTraceSegments)
 	s.op("/Traces", s.batchGetTraces)
 	s.op("/TraceSummaries", s.getTraceSummaries)
+	s.registerSampling()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "UnknownOperationException",
 			Message: fmt.Sprintf("no X-Ray operation at %s %s", r.Method, r.URL.Path)})

@@ -307,7 +307,16 @@ func shares(reservoir int, clients map[string]*client, active []string) map[stri
 		given += whole
 		fracs = append(fracs, frac{id, exact - float64(whole)})
 	}
-	sort.SliceStable(fracs, func(i, j int) bool { return fracs[i].f > fracs[j].f })
+	// Ties go to clients that already hold a quota, so equal clients keep
+	// their units instead of trading them every poll: the Node SDK ignores a
+	// ReservoirQuota of 0 and keeps using its previous quota, so taking a
+	// client's last unit away is the one change it does not follow.
+	sort.SliceStable(fracs, func(i, j int) bool {
+		if fracs[i].f != fracs[j].f {
+			return fracs[i].f > fracs[j].f
+		}
+		return clients[fracs[i].id].quota > clients[fracs[j].id].quota
+	})
 	for i := 0; given < left && i < len(fracs); i++ {
 		out[fracs[i].id]++
 		given++
