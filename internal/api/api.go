@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/sampling"
 	"github.com/fluoro-dev/fluoro/internal/servicegraph"
 	"github.com/fluoro-dev/fluoro/internal/store"
 )
@@ -45,6 +46,13 @@ type Config struct {
 	// ServiceGraph, when set, serves the service map and groups
 	// (servicegraph.go).
 	ServiceGraph *servicegraph.Service
+	// Sampling serves the sampling rules and targets (sampling.go); the
+	// sampling operations answer UnknownOperationException when nil.
+	Sampling *sampling.Service
+	// SamplingPageSize is the page size of GetSamplingRules and
+	// GetSamplingStatisticSummaries (100 when zero; the SDKs read only the
+	// first page of rules, so it must stay above sampling.MaxRules+1).
+	SamplingPageSize int
 }
 
 // Server is the HTTP handler for the API.
@@ -76,6 +84,7 @@ func New(cfg Config) *Server {
 	if cfg.ServiceGraph != nil {
 		s.serviceGraphOps()
 	}
+	s.registerSampling()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "UnknownOperationException",
 			Message: fmt.Sprintf("no X-Ray operation at %s %s", r.Method, r.URL.Path)})

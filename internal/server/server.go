@@ -19,6 +19,7 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/api"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
+	"github.com/fluoro-dev/fluoro/internal/sampling"
 	"github.com/fluoro-dev/fluoro/internal/servicegraph"
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/store/embedded"
@@ -43,6 +44,17 @@ type Config struct {
 	CacheBytes int64 `yaml:"cache_bytes"`
 	// Ingest tunes the pipeline (queue bounds, fsync interval, summary delay).
 	Ingest IngestConfig `yaml:"ingest"`
+	// Sampling configures centralized sampling rules and targets.
+	Sampling SamplingConfig `yaml:"sampling"`
+}
+
+// SamplingConfig is the YAML form of the sampling.Config settings.
+type SamplingConfig struct {
+	// Region and Account appear in rule ARNs (us-east-1, 000000000000).
+	Region  string `yaml:"region"`
+	Account string `yaml:"account"`
+	// QuotaTTL is how long a granted reservoir quota lasts (1m; at least 20s).
+	QuotaTTL time.Duration `yaml:"quota_ttl"`
 }
 
 // IngestConfig is the YAML form of ingest.Config.
@@ -149,7 +161,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, err
 	}
 	s.graph.Start()
-	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log, ServiceGraph: s.graph})
+	samp, err := sampling.Open(ctx, sampling.Config{Objects: s.st.Objects(), Region: cfg.Sampling.Region,
+		Account: cfg.Sampling.Account, QuotaTTL: cfg.Sampling.QuotaTTL})
+	if err != nil {
+		return nil, fmt.Errorf("open sampling rules: %w", err)
+	}
+	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log, ServiceGraph: s.graph,
+		Sampling: samp})
 	if s.udp, err = ingest.ListenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, s.pipe); err != nil {
 		return nil, err
 	}
