@@ -63,6 +63,12 @@ func (k *sink) Write(_ context.Context, policy string, spans []model.Span) error
 	return nil
 }
 
+func (k *sink) count() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.policy)
+}
+
 func (k *sink) kept() map[model.TraceID]string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
