@@ -409,3 +409,11 @@ func (m *metrics) register(reg prometheus.Registerer, s *Sampler, cfg *Config) e
 	}
 	return nil
 }
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ctx context.Context, policy string, spans []model.Span) error
+
+// Write calls f.
+func (f SinkFunc) Write(ctx context.Context, policy string, spans []model.Span) error {
+	return f(ctx, policy, spans)
+}

@@ -405,7 +405,9 @@ func TestConfigValidate(t *testing.T) {
 	check("duplicate filter", func(c *tailsample.Config) {
 		c.Filters = []tailsample.FilterPolicy{{Name: "a", Expression: "ok"}, {Name: "a", Expression: "error"}}
 	}, "used twice")
-	check("bad expression", func(c *tailsample.Config) { c.Filters = []tailsample.FilterPolicy{{Name: "a", Expression: "responsetime >"}} }, `filter "a"`)
+	check("bad expression", func(c *tailsample.Config) {
+		c.Filters = []tailsample.FilterPolicy{{Name: "a", Expression: "responsetime >"}}
+	}, `filter "a"`)
 	check("unsupported expression", func(c *tailsample.Config) {
 		c.Filters = []tailsample.FilterPolicy{{Name: "g", Expression: `group.name = "x"`}}
 	}, "not supported")
