@@ -19,10 +19,12 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/api"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
+	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/sampling"
 	"github.com/fluoro-dev/fluoro/internal/servicegraph"
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/store/embedded"
+	"github.com/fluoro-dev/fluoro/internal/tailsample"
 )
 
 // Config is the server's configuration; cmd/fluoro fills it from flags and
@@ -46,6 +48,8 @@ type Config struct {
 	Ingest IngestConfig `yaml:"ingest"`
 	// Sampling configures centralized sampling rules and targets.
 	Sampling SamplingConfig `yaml:"sampling"`
+	// TailSampling decides which traces are stored (off by default).
+	TailSampling tailsample.Config `yaml:"tail_sampling"`
 }
 
 // SamplingConfig is the YAML form of the sampling.Config settings.
@@ -82,6 +86,7 @@ func Default() Config {
 			SyncInterval: 500 * time.Millisecond,
 			TraceIdle:    3 * time.Second,
 		},
+		TailSampling: tailsample.Default(),
 	}
 }
 
@@ -102,6 +107,9 @@ func (c *Config) Validate() error {
 	if c.Ingest.SyncInterval > time.Second {
 		return fmt.Errorf("ingest sync_interval %v is longer than 1s, the documented bound on what a crash loses", c.Ingest.SyncInterval)
 	}
+	if err := c.TailSampling.Validate(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -112,6 +120,7 @@ type Server struct {
 	st       *embedded.Store
 	pipe     *ingest.Pipeline
 	graph    *servicegraph.Service
+	tail     *tailsample.Sampler // nil when tail sampling is off
 	udp      *ingest.UDP
 	http     *http.Server
 	httpLn   net.Listener
@@ -148,12 +157,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if s.graph, err = servicegraph.New(ctx, servicegraph.Config{Store: s.st, FlushInterval: cfg.Ingest.SyncInterval, Logger: log}); err != nil {
 		return nil, err
 	}
-	s.pipe, err = ingest.New(s.st, ingest.Config{
+	icfg := ingest.Config{
 		QueueItems: cfg.Ingest.QueueItems, QueueBytes: cfg.Ingest.QueueBytes, Workers: cfg.Ingest.Workers,
 		SyncInterval: cfg.Ingest.SyncInterval, TraceIdle: cfg.Ingest.TraceIdle, MaxLiveTraces: cfg.Ingest.MaxLiveTraces,
 		Logger: log, Registerer: reg, OnComplete: s.graph.OnComplete,
-	})
-	if err != nil {
+	}
+	if cfg.TailSampling.Enabled {
+		sink := tailsample.SinkFunc(func(ctx context.Context, policy string, spans []model.Span) error {
+			return s.pipe.Write(ctx, policy, spans)
+		})
+		if s.tail, err = tailsample.New(ctx, cfg.TailSampling, sink, tailsample.Options{Objects: s.st.Objects(), Logger: log, Registerer: reg}); err != nil {
+			return nil, err
+		}
+		icfg.Sampler = s.tail
+	}
+	if s.pipe, err = ingest.New(s.st, icfg); err != nil {
 		return nil, err
 	}
 	s.expire(ctx)
@@ -168,13 +186,20 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	}
 	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log, ServiceGraph: s.graph,
 		Sampling: samp})
+	if s.tail != nil {
+		s.tail.Start()
+	}
 	if s.udp, err = ingest.ListenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, s.pipe); err != nil {
 		return nil, err
 	}
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
 	}
-	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle(tailsample.BoostsPath, tailsample.Handler(s.tail))
+	mux.Handle(tailsample.BoostsPath+"/", tailsample.Handler(s.tail))
+	mux.Handle("/", handler)
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.bg.Add(2)
 	go func() {
 		defer s.bg.Done()
