@@ -17,11 +17,11 @@ type spanAttrs struct {
 	status, contentLength                                                       int64
 	hasHTTP, hasForwarded                                                       bool
 	// rpc and aws
-	rpcSystem, rpcService, rpcMethod                           string
-	awsOperation, awsRegion, awsRequestID, awsQueueURL         string
-	awsTableName, awsBucket, awsFunction, awsService           string
-	awsTableNames                                              []string
-	peerService, remoteService, localService, awsSpanKind      string
+	rpcSystem, rpcService, rpcMethod                      string
+	awsOperation, awsRegion, awsRequestID, awsQueueURL    string
+	awsTableName, awsBucket, awsFunction, awsService      string
+	awsTableNames                                         []string
+	peerService, remoteService, localService, awsSpanKind string
 	// database
 	dbSystem, dbName, dbStatement, dbUser, dbConnection string
 	// messaging
@@ -166,11 +166,11 @@ func intOf(v pcommon.Value) int64 {
 
 // resourceAttrs holds the resource attributes the mapping uses.
 type resourceAttrs struct {
-	service, version                                  string
-	cloudProvider, cloudPlatform, account, zone       string
-	hostID, hostType, imageID                         string
-	container, containerID, pod, cluster, launchType  string
-	sdkName, sdkLanguage, sdkVersion, autoVersion     string
+	service, version                                 string
+	cloudProvider, cloudPlatform, account, zone      string
+	hostID, hostType, imageID                        string
+	container, containerID, pod, cluster, launchType string
+	sdkName, sdkLanguage, sdkVersion, autoVersion    string
 }
 
 func (r *resourceAttrs) read(m pcommon.Map) {

@@ -611,4 +611,3 @@ func valid(s string) string {
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
-

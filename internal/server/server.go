@@ -19,6 +19,7 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/api"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
+	"github.com/fluoro-dev/fluoro/internal/otlp/receiver"
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/store/embedded"
 )
@@ -42,6 +43,10 @@ type Config struct {
 	CacheBytes int64 `yaml:"cache_bytes"`
 	// Ingest tunes the pipeline (queue bounds, fsync interval, summary delay).
 	Ingest IngestConfig `yaml:"ingest"`
+	// OTLPGRPC and OTLPHTTP are the OTLP/gRPC and OTLP/HTTP (/v1/traces)
+	// addresses; empty disables one.
+	OTLPGRPC string `yaml:"otlp_grpc"`
+	OTLPHTTP string `yaml:"otlp_http"`
 }
 
 // IngestConfig is the YAML form of ingest.Config.
@@ -65,6 +70,8 @@ func Default() Config {
 		UDPBufferBytes: 32 << 20,
 		UDPReaders:     2,
 		CacheBytes:     128 << 20,
+		OTLPGRPC:       "127.0.0.1:4317",
+		OTLPHTTP:       "127.0.0.1:4318",
 		Ingest: IngestConfig{
 			SyncInterval: 500 * time.Millisecond,
 			TraceIdle:    3 * time.Second,
@@ -83,6 +90,11 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 		return fmt.Errorf("http address %q: %w", c.HTTP, err)
 	}
+	for name, addr := range map[string]string{"otlp_grpc": c.OTLPGRPC, "otlp_http": c.OTLPHTTP} {
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
+			return fmt.Errorf("%s address %q: %w", name, addr, err)
+		}
+	}
 	if c.Retention < time.Hour {
 		return fmt.Errorf("retention %v is shorter than the minimum of 1h", c.Retention)
 	}
@@ -99,6 +111,7 @@ type Server struct {
 	st       *embedded.Store
 	pipe     *ingest.Pipeline
 	udp      *ingest.UDP
+	otlp     *receiver.Receiver
 	http     *http.Server
 	httpLn   net.Listener
 	stopOnce sync.Once
@@ -147,6 +160,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if s.udp, err = ingest.ListenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, s.pipe); err != nil {
 		return nil, err
 	}
+	if s.otlp, err = receiver.Start(receiver.Config{GRPC: cfg.OTLPGRPC, HTTP: cfg.OTLPHTTP, Sink: s.pipe, Logger: log}); err != nil {
+		return nil, err
+	}
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
 	}
@@ -168,6 +184,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 // UDPAddr and HTTPAddr are the bound listener addresses.
 func (s *Server) UDPAddr() net.Addr  { return s.udp.Addr() }
 func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
+
+// OTLPGRPCAddr and OTLPHTTPAddr are the bound OTLP addresses, nil when
+// disabled.
+func (s *Server) OTLPGRPCAddr() net.Addr { return s.otlp.GRPCAddr() }
+func (s *Server) OTLPHTTPAddr() net.Addr { return s.otlp.HTTPAddr() }
 
 // Store is the server's store, for tests.
 func (s *Server) Store() store.Store { return s.st }
@@ -209,6 +230,9 @@ func (s *Server) closeAll(ctx context.Context) error {
 		close(s.stop)
 		if s.udp != nil {
 			errs = append(errs, s.udp.Close())
+		}
+		if s.otlp != nil {
+			errs = append(errs, s.otlp.Close(ctx))
 		}
 		if s.http != nil {
 			errs = append(errs, s.http.Shutdown(ctx))
