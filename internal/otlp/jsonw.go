@@ -2,11 +2,15 @@ package otlp
 
 import (
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"strconv"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/fluoro-dev/fluoro/internal/model"
 )
 
 // jsonw appends JSON to a byte slice. It writes only what the segment
@@ -179,4 +183,26 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// traceID writes an X-Ray trace id without allocating.
+func (w *jsonw) traceID(id model.TraceID) {
+	w.sep()
+	w.b = append(w.b, '"', '1', '-')
+	w.b = hex.AppendEncode(w.b, id[:4])
+	w.b = append(w.b, '-')
+	w.b = hex.AppendEncode(w.b, id[4:])
+	w.b = append(w.b, '"')
+	w.need = true
+}
+
+// spanID writes 16 hex digits without allocating.
+func (w *jsonw) spanID(id model.SpanID) {
+	w.sep()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(id))
+	w.b = append(w.b, '"')
+	w.b = hex.AppendEncode(w.b, b[:])
+	w.b = append(w.b, '"')
+	w.need = true
 }

@@ -57,6 +57,7 @@ type resourceCtx struct {
 // not retain td.
 func (m *Mapper) Map(td ptrace.Traces, out []model.Span) ([]model.Span, []Rejection) {
 	var rejected []Rejection
+	var arena []byte
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -66,7 +67,7 @@ func (m *Mapper) Map(td ptrace.Traces, out []model.Span) ([]model.Span, []Reject
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				var rej *Rejection
-				out, rej = m.mapSpan(spans.At(k), rc, out)
+				out, rej = m.mapSpan(spans.At(k), rc, out, &arena)
 				if rej != nil {
 					rejected = append(rejected, *rej)
 				}
@@ -127,7 +128,7 @@ type frame struct {
 	line        int
 }
 
-func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []model.Span) ([]model.Span, *Rejection) {
+func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []model.Span, arena *[]byte) ([]model.Span, *Rejection) {
 	sid := sp.SpanID()
 	if sp.TraceID().IsEmpty() {
 		return out, &Rejection{Code: CodeInvalidTraceID, ID: idString(sid), Message: "span has an all-zero trace id"}
@@ -145,7 +146,8 @@ func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []model.Span) ([]m
 
 	var a spanAttrs
 	attrs := sp.Attributes()
-	consumed := make([]bool, 0, 16)
+	var consumedBuf [48]bool
+	consumed := consumedBuf[:0]
 	for k, v := range attrs.All() {
 		consumed = append(consumed, a.consume(k, v))
 	}
@@ -176,7 +178,7 @@ func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []model.Span) ([]m
 		seg.e.Origin = rc.origin
 		seg.fillResource(rc)
 		seg.e.Fault, seg.e.Error, seg.e.Throttle = flags(sp, &a)
-		out = append(out, seg.span(rc))
+		out = append(out, seg.span(rc, arena))
 		e.ParentID = seg.e.ID
 	}
 
@@ -227,7 +229,7 @@ func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []model.Span) ([]m
 			d.linkIDs[i] = traceID(d.links.At(i).TraceID(), uint32(startNs/1e9), m.ids)
 		}
 	}
-	return append(out, d.span(rc)), nil
+	return append(out, d.span(rc, arena)), nil
 }
 
 // seconds converts nanoseconds to epoch seconds, adding the fraction to the

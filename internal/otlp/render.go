@@ -4,19 +4,28 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/model"
 )
 
-// span renders d as an X-Ray segment document. Every field of d.e is written
-// so that xray.Decode reads back the same entity.
-func (d *doc) span(rc *resourceCtx) model.Span {
+// arenaSize is the size of the buffers documents are written into: many
+// documents share one allocation.
+const arenaSize = 64 << 10
+
+// span renders d as an X-Ray segment document, appending it to *arena (a
+// fresh buffer when little room is left). Every field of d.e is written so
+// that xray.Decode reads back the same entity.
+func (d *doc) span(rc *resourceCtx, arena *[]byte) model.Span {
 	e := &d.e
-	w := jsonw{b: make([]byte, 0, 512)}
+	if cap(*arena)-len(*arena) < 4096 {
+		*arena = make([]byte, 0, arenaSize)
+	}
+	w := jsonw{b: *arena}
+	start := len(w.b)
 	w.open()
 	w.key("trace_id")
-	w.str(d.traceID.String())
+	w.traceID(d.traceID)
 	w.key("id")
-	w.str(e.ID.String())
+	w.spanID(e.ID)
 	if e.ParentID != 0 {
 		w.key("parent_id")
-		w.str(e.ParentID.String())
+		w.spanID(e.ParentID)
 	}
 	if d.independent {
 		w.key("type")
@@ -102,7 +111,7 @@ func (d *doc) span(rc *resourceCtx) model.Span {
 			l := d.links.At(i)
 			w.open()
 			w.key("trace_id")
-			w.str(d.linkIDs[i].String())
+			w.traceID(d.linkIDs[i])
 			w.key("id")
 			w.str(idString(l.SpanID()))
 			if l.Attributes().Len() > 0 {
@@ -119,7 +128,8 @@ func (d *doc) span(rc *resourceCtx) model.Span {
 		w.closeArray()
 	}
 	w.close()
-	return model.Span{TraceID: d.traceID, Independent: d.independent, Root: d.e, Doc: w.b}
+	*arena = w.b
+	return model.Span{TraceID: d.traceID, Independent: d.independent, Root: d.e, Doc: w.b[start:len(w.b):len(w.b)]}
 }
 
 func (d *doc) writeHTTP(w *jsonw) {
