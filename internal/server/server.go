@@ -20,6 +20,7 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/api"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
 	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/otlp/receiver"
 	"github.com/fluoro-dev/fluoro/internal/sampling"
 	"github.com/fluoro-dev/fluoro/internal/servicegraph"
 	"github.com/fluoro-dev/fluoro/internal/store"
@@ -50,6 +51,10 @@ type Config struct {
 	Sampling SamplingConfig `yaml:"sampling"`
 	// TailSampling decides which traces are stored (off by default).
 	TailSampling tailsample.Config `yaml:"tail_sampling"`
+	// OTLPGRPC and OTLPHTTP are the OTLP/gRPC and OTLP/HTTP (/v1/traces)
+	// addresses; empty disables one.
+	OTLPGRPC string `yaml:"otlp_grpc"`
+	OTLPHTTP string `yaml:"otlp_http"`
 }
 
 // SamplingConfig is the YAML form of the sampling.Config settings.
@@ -82,6 +87,8 @@ func Default() Config {
 		UDPBufferBytes: 32 << 20,
 		UDPReaders:     2,
 		CacheBytes:     128 << 20,
+		OTLPGRPC:       "127.0.0.1:4317",
+		OTLPHTTP:       "127.0.0.1:4318",
 		Ingest: IngestConfig{
 			SyncInterval: 500 * time.Millisecond,
 			TraceIdle:    3 * time.Second,
@@ -100,6 +107,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 		return fmt.Errorf("http address %q: %w", c.HTTP, err)
+	}
+	for name, addr := range map[string]string{"otlp_grpc": c.OTLPGRPC, "otlp_http": c.OTLPHTTP} {
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
+			return fmt.Errorf("%s address %q: %w", name, addr, err)
+		}
 	}
 	if c.Retention < time.Hour {
 		return fmt.Errorf("retention %v is shorter than the minimum of 1h", c.Retention)
@@ -122,6 +134,7 @@ type Server struct {
 	graph    *servicegraph.Service
 	tail     *tailsample.Sampler // nil when tail sampling is off
 	udp      *ingest.UDP
+	otlp     *receiver.Receiver
 	http     *http.Server
 	httpLn   net.Listener
 	stopOnce sync.Once
@@ -192,6 +205,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if s.udp, err = ingest.ListenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, s.pipe); err != nil {
 		return nil, err
 	}
+	if s.otlp, err = receiver.Start(receiver.Config{GRPC: cfg.OTLPGRPC, HTTP: cfg.OTLPHTTP, Sink: s.pipe, Logger: log}); err != nil {
+		return nil, err
+	}
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
 	}
@@ -217,6 +233,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 // UDPAddr and HTTPAddr are the bound listener addresses.
 func (s *Server) UDPAddr() net.Addr  { return s.udp.Addr() }
 func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
+
+// OTLPGRPCAddr and OTLPHTTPAddr are the bound OTLP addresses, nil when
+// disabled.
+func (s *Server) OTLPGRPCAddr() net.Addr { return s.otlp.GRPCAddr() }
+func (s *Server) OTLPHTTPAddr() net.Addr { return s.otlp.HTTPAddr() }
 
 // Store is the server's store, for tests.
 func (s *Server) Store() store.Store { return s.st }
@@ -258,6 +279,9 @@ func (s *Server) closeAll(ctx context.Context) error {
 		close(s.stop)
 		if s.udp != nil {
 			errs = append(errs, s.udp.Close())
+		}
+		if s.otlp != nil {
+			errs = append(errs, s.otlp.Close(ctx))
 		}
 		if s.http != nil {
 			errs = append(errs, s.http.Shutdown(ctx))
