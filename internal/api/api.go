@@ -41,6 +41,9 @@ type Config struct {
 	Now func() time.Time
 	// MaxBodyBytes bounds a request body (32 MiB when zero).
 	MaxBodyBytes int64
+	// Registerer takes the API's own metrics (PutTelemetryRecords); nil
+	// keeps them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Server is the HTTP handler for the API.
@@ -48,6 +51,8 @@ type Server struct {
 	cfg   Config
 	mux   *http.ServeMux
 	ready atomic.Bool
+
+	telemetry *telemetryCounters
 }
 
 // New builds the handler. It answers /healthz with 503 until SetReady.
@@ -69,6 +74,8 @@ func New(cfg Config) *Server {
 	s.op("/TraceSegments", s.putTraceSegments)
 	s.op("/Traces", s.batchGetTraces)
 	s.op("/TraceSummaries", s.getTraceSummaries)
+	s.telemetry = newTelemetryCounters(cfg.Registerer)
+	s.op("/TelemetryRecords", s.putTelemetryRecords)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "UnknownOperationException",
 			Message: fmt.Sprintf("no X-Ray operation at %s %s", r.Method, r.URL.Path)})

@@ -105,4 +105,3 @@ func setReadBuffer(c *net.UDPConn, n int) {
 	}
 	_ = c.SetReadBuffer(n)
 }
-

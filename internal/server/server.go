@@ -143,7 +143,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err := s.pipe.Start(ctx); err != nil {
 		return nil, err
 	}
-	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log})
+	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log, Registerer: reg})
 	if s.udp, err = ingest.ListenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, s.pipe); err != nil {
 		return nil, err
 	}
