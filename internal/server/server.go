@@ -198,7 +198,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, fmt.Errorf("open sampling rules: %w", err)
 	}
 	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log, ServiceGraph: s.graph,
-		Sampling: samp})
+		Sampling: samp, Registerer: reg})
 	if s.tail != nil {
 		s.tail.Start()
 	}
