@@ -17,8 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/fluoro-dev/fluoro/internal/analytics"
 	"github.com/fluoro-dev/fluoro/internal/api"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
+	"github.com/fluoro-dev/fluoro/internal/insight"
+	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/store/embedded"
 )
@@ -42,6 +45,8 @@ type Config struct {
 	CacheBytes int64 `yaml:"cache_bytes"`
 	// Ingest tunes the pipeline (queue bounds, fsync interval, summary delay).
 	Ingest IngestConfig `yaml:"ingest"`
+	// Now is the insights' clock (time.Now when nil); tests move it.
+	Now func() time.Time `yaml:"-"`
 }
 
 // IngestConfig is the YAML form of ingest.Config.
@@ -97,6 +102,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	st       *embedded.Store
+	insights *insight.Engine
 	pipe     *ingest.Pipeline
 	udp      *ingest.UDP
 	http     *http.Server
@@ -131,10 +137,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fluoro_store_disk_bytes", Help: "Bytes the store uses on disk."},
 			func() float64 { return float64(s.st.Stats().DiskBytes) }))
+	if s.insights, err = insight.New(ctx, insight.Config{Objects: s.st.Objects(), Now: cfg.Now, Logger: log}); err != nil {
+		return nil, err
+	}
 	s.pipe, err = ingest.New(s.st, ingest.Config{
 		QueueItems: cfg.Ingest.QueueItems, QueueBytes: cfg.Ingest.QueueBytes, Workers: cfg.Ingest.Workers,
 		SyncInterval: cfg.Ingest.SyncInterval, TraceIdle: cfg.Ingest.TraceIdle, MaxLiveTraces: cfg.Ingest.MaxLiveTraces,
 		Logger: log, Registerer: reg,
+		OnComplete: func(ctx context.Context, sum *model.Summary, spans []*model.Span) {
+			s.insights.Observe(ctx, sum, spans)
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -143,7 +155,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err := s.pipe.Start(ctx); err != nil {
 		return nil, err
 	}
-	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log})
+	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log,
+		Insights: s.insights, Analytics: analytics.NewHandler(s.st, nil, log)})
 	if s.udp, err = ingest.ListenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, s.pipe); err != nil {
 		return nil, err
 	}
@@ -151,7 +164,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, fmt.Errorf("listen http: %w", err)
 	}
 	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	s.bg.Add(2)
+	s.bg.Add(3)
+	go func() {
+		defer s.bg.Done()
+		ictx, cancel := context.WithCancel(context.Background())
+		go func() { <-s.stop; cancel() }()
+		s.insights.Run(ictx, 10*time.Second)
+	}()
 	go func() {
 		defer s.bg.Done()
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -168,6 +187,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 // UDPAddr and HTTPAddr are the bound listener addresses.
 func (s *Server) UDPAddr() net.Addr  { return s.udp.Addr() }
 func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
+
+// Insights is the insight engine, for tests that move its clock and call
+// Tick.
+func (s *Server) Insights() *insight.Engine { return s.insights }
 
 // Store is the server's store, for tests.
 func (s *Server) Store() store.Store { return s.st }
