@@ -23,7 +23,8 @@ type Detector interface {
 // RobustConfig tunes the default detector. Zero fields take the defaults in
 // parentheses.
 type RobustConfig struct {
-	// Window is how many normal minutes the baseline remembers (60).
+	// Window is how many normal minutes the baseline remembers (30; a
+	// longer one lags a drifting rate further and raises false alarms).
 	Window int
 	// Warmup is how many normal minutes it needs before judging (10).
 	Warmup int
@@ -44,11 +45,15 @@ type RobustConfig struct {
 	// Floor is the least baseline rate the test assumes (0.001), so that a
 	// service that never faulted is not alarmed by one fault.
 	Floor float64
+	// Persist is how many consecutive minutes must exceed the baseline
+	// before they are reported anomalous (2): one noisy minute, which a
+	// lagging baseline makes likelier during a drift, opens nothing.
+	Persist int
 }
 
 func (c *RobustConfig) defaults() {
 	if c.Window <= 0 {
-		c.Window = 60
+		c.Window = 30
 	}
 	if c.Warmup <= 0 {
 		c.Warmup = 10
@@ -71,6 +76,9 @@ func (c *RobustConfig) defaults() {
 	if c.Floor <= 0 {
 		c.Floor = 0.001
 	}
+	if c.Persist <= 0 {
+		c.Persist = 2
+	}
 }
 
 // Robust is the default Detector: the baseline is the median of the
@@ -78,13 +86,15 @@ func (c *RobustConfig) defaults() {
 // their median absolute deviation. A minute is anomalous when it has enough
 // requests and faults, its rate exceeds median + max(K × 1.4826 × MAD,
 // MinDelta), and a one-sided binomial test rejects the baseline rate at
-// Alpha. Anomalous minutes are not learnt (an incident does not become the
+// Alpha; it is reported once Persist such minutes follow each other.
+// Exceeding minutes are not learnt (an incident does not become the
 // baseline); normal ones are, so a slow drift moves the baseline with it.
 type Robust struct {
-	cfg   RobustConfig
-	rates []float64 // ring of normal minutes' rates
-	next  int
-	tmp   []float64
+	cfg    RobustConfig
+	rates  []float64 // ring of normal minutes' rates
+	next   int
+	streak int // consecutive exceeding minutes
+	tmp    []float64
 }
 
 // NewRobust returns a detector with cfg (zero fields defaulted).
@@ -120,14 +130,17 @@ func medianSorted(s []float64) float64 {
 // Observe implements Detector.
 func (r *Robust) Observe(requests, faults int64) bool {
 	if requests < r.cfg.MinRequests {
+		r.streak = 0
 		return false
 	}
 	rate := float64(faults) / float64(requests)
 	if median, mad, ok := r.Baseline(); ok && faults >= r.cfg.MinFaults &&
 		rate > median+max(r.cfg.K*1.4826*mad, r.cfg.MinDelta) &&
 		BinomialTail(requests, faults, max(median, r.cfg.Floor)) < r.cfg.Alpha {
-		return true
+		r.streak++
+		return r.streak >= r.cfg.Persist
 	}
+	r.streak = 0
 	if len(r.rates) < r.cfg.Window {
 		r.rates = append(r.rates, rate)
 	} else {
