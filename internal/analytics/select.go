@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 
 	"github.com/fluoro-dev/fluoro/internal/filterexpr"
@@ -108,10 +109,12 @@ func compile(req Request) (compiled, error) {
 }
 
 // Select calls fn for the traces req selects, at most req.Limit of them,
-// evenly spaced among the matching ones, newest first. With withSpans each
-// trace's spans are loaded too. It scans the range twice: once reading only
-// what the filter needs to list the matching trace ids, then once decoding
-// the chosen summaries whole.
+// evenly spaced among the matching ones, newest first. It first scans the
+// range reading only what the filter needs, listing the matching trace ids;
+// then, without spans, it scans again decoding only the chosen summaries
+// whole, and with withSpans it reads each chosen trace's summary and spans
+// on GOMAXPROCS goroutines (see loadEach). fn is called from one goroutine
+// at a time.
 func Select(ctx context.Context, st store.Store, req Request, withSpans bool, fn func(*Trace) error) (Coverage, error) {
 	var cov Coverage
 	c, err := compile(req)
@@ -163,19 +166,30 @@ func Select(ctx context.Context, st store.Store, req Request, withSpans bool, fn
 		return cov, fmt.Errorf("select traces: %w", err)
 	}
 	cov.Matched = len(ids)
-	chosen := make(map[model.TraceID]struct{}, min(len(ids), c.limit))
 	if len(ids) > c.limit {
 		cov.Sampled = true
-		for i := 0; i < c.limit; i++ {
-			chosen[ids[i*len(ids)/c.limit]] = struct{}{}
+		picked := make([]model.TraceID, c.limit)
+		for i := range picked {
+			picked[i] = ids[i*len(ids)/c.limit]
 		}
-	} else {
-		for _, id := range ids {
-			chosen[id] = struct{}{}
-		}
+		ids = picked
 	}
-	if len(chosen) == 0 {
+	if len(ids) == 0 {
 		return cov, nil
+	}
+	if withSpans {
+		err = loadEach(ctx, st, ids, func(t *Trace) error {
+			cov.Analyzed++
+			return fn(t)
+		})
+		if err != nil {
+			return cov, fmt.Errorf("read traces: %w", err)
+		}
+		return cov, nil
+	}
+	chosen := make(map[model.TraceID]struct{}, len(ids))
+	for _, id := range ids {
+		chosen[id] = struct{}{}
 	}
 	q2 := store.SummaryQuery{From: c.from, To: c.to, Prefilter: func(sum *model.Summary) bool {
 		_, ok := chosen[sum.TraceID]
@@ -183,14 +197,8 @@ func Select(ctx context.Context, st store.Store, req Request, withSpans bool, fn
 	}}
 	var fnErr error
 	err = st.Summaries(ctx, q2, func(sum *model.Summary) bool {
-		t := Trace{Summary: sum}
-		if withSpans {
-			if t.Spans, fnErr = trace.Load(ctx, st, sum.TraceID); fnErr != nil {
-				return false
-			}
-		}
 		cov.Analyzed++
-		fnErr = fn(&t)
+		fnErr = fn(&Trace{Summary: sum})
 		return fnErr == nil && cov.Analyzed < len(chosen)
 	})
 	if err == nil {
@@ -200,4 +208,52 @@ func Select(ctx context.Context, st store.Store, req Request, withSpans bool, fn
 		return cov, fmt.Errorf("read traces: %w", err)
 	}
 	return cov, nil
+}
+
+type loaded struct {
+	sum   model.Summary
+	ok    bool
+	spans []*model.Span
+	err   error
+}
+
+// loadEach reads the summary and spans of each trace in ids on up to
+// GOMAXPROCS goroutines (decoding the documents is most of an analysis's
+// cost) and calls fn with them one at a time, in the order of ids. Traces
+// deleted since they were listed are skipped.
+func loadEach(ctx context.Context, st store.Store, ids []model.TraceID, fn func(*Trace) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	window := make(chan chan loaded, 2*runtime.GOMAXPROCS(0))
+	go func() {
+		defer close(window)
+		for _, id := range ids {
+			ch := make(chan loaded, 1)
+			select {
+			case window <- ch:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				var l loaded
+				if l.sum, l.ok, l.err = st.Summary(ctx, id); l.err == nil && l.ok {
+					l.spans, l.err = trace.Load(ctx, st, id)
+				}
+				ch <- l
+			}()
+		}
+	}()
+	for ch := range window {
+		l := <-ch
+		if l.err != nil {
+			return l.err
+		}
+		if !l.ok {
+			continue
+		}
+		if err := fn(&Trace{Summary: &l.sum, Spans: l.spans}); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
