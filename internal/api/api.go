@@ -22,6 +22,8 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/insight"
 	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/sampling"
+	"github.com/fluoro-dev/fluoro/internal/servicegraph"
 	"github.com/fluoro-dev/fluoro/internal/store"
 )
 
@@ -47,6 +49,16 @@ type Config struct {
 	Insights *insight.Engine
 	// Analytics, when set, serves /api/analytics/ (see internal/analytics).
 	Analytics http.Handler
+	// ServiceGraph, when set, serves the service map and groups
+	// (servicegraph.go).
+	ServiceGraph *servicegraph.Service
+	// Sampling serves the sampling rules and targets (sampling.go); the
+	// sampling operations answer UnknownOperationException when nil.
+	Sampling *sampling.Service
+	// SamplingPageSize is the page size of GetSamplingRules and
+	// GetSamplingStatisticSummaries (100 when zero; the SDKs read only the
+	// first page of rules, so it must stay above sampling.MaxRules+1).
+	SamplingPageSize int
 }
 
 // Server is the HTTP handler for the API.
@@ -79,6 +91,10 @@ func New(cfg Config) *Server {
 	if cfg.Analytics != nil {
 		s.mux.Handle("/api/analytics/", cfg.Analytics)
 	}
+	if cfg.ServiceGraph != nil {
+		s.serviceGraphOps()
+	}
+	s.registerSampling()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "UnknownOperationException",
 			Message: fmt.Sprintf("no X-Ray operation at %s %s", r.Method, r.URL.Path)})
