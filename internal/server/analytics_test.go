@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -223,7 +225,7 @@ func TestInsightsEndToEnd(t *testing.T) {
 	cfg.UDP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Ingest.TraceIdle = 100 * time.Millisecond
 	cfg.Now = func() time.Time { return time.Unix(0, fake.Load()) }
-	s, err := server.Start(context.Background(), cfg, nil)
+	s, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
