@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fluoro-dev/fluoro/internal/insight"
 	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/sampling"
 	"github.com/fluoro-dev/fluoro/internal/servicegraph"
@@ -43,6 +44,11 @@ type Config struct {
 	Now func() time.Time
 	// MaxBodyBytes bounds a request body (32 MiB when zero).
 	MaxBodyBytes int64
+	// Insights, when set, serves GetInsightSummaries, GetInsight,
+	// GetInsightEvents and GetInsightImpactGraph.
+	Insights *insight.Engine
+	// Analytics, when set, serves /api/analytics/ (see internal/analytics).
+	Analytics http.Handler
 	// ServiceGraph, when set, serves the service map and groups
 	// (servicegraph.go).
 	ServiceGraph *servicegraph.Service
@@ -86,6 +92,10 @@ func New(cfg Config) *Server {
 	s.op("/TraceSegments", s.putTraceSegments)
 	s.op("/Traces", s.batchGetTraces)
 	s.op("/TraceSummaries", s.getTraceSummaries)
+	s.insightOps()
+	if cfg.Analytics != nil {
+		s.mux.Handle("/api/analytics/", cfg.Analytics)
+	}
 	if cfg.ServiceGraph != nil {
 		s.serviceGraphOps()
 	}

@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/fluoro-dev/fluoro/internal/analytics"
 	"github.com/fluoro-dev/fluoro/internal/api"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
+	"github.com/fluoro-dev/fluoro/internal/insight"
 	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/otlp/receiver"
 	"github.com/fluoro-dev/fluoro/internal/sampling"
@@ -47,6 +49,8 @@ type Config struct {
 	CacheBytes int64 `yaml:"cache_bytes"`
 	// Ingest tunes the pipeline (queue bounds, fsync interval, summary delay).
 	Ingest IngestConfig `yaml:"ingest"`
+	// Now is the insights' clock (time.Now when nil); tests move it.
+	Now func() time.Time `yaml:"-"`
 	// Sampling configures centralized sampling rules and targets.
 	Sampling SamplingConfig `yaml:"sampling"`
 	// TailSampling decides which traces are stored (off by default).
@@ -130,6 +134,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	st       *embedded.Store
+	insights *insight.Engine
 	pipe     *ingest.Pipeline
 	graph    *servicegraph.Service
 	tail     *tailsample.Sampler // nil when tail sampling is off
@@ -167,13 +172,20 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fluoro_store_disk_bytes", Help: "Bytes the store uses on disk."},
 			func() float64 { return float64(s.st.Stats().DiskBytes) }))
+	if s.insights, err = insight.New(ctx, insight.Config{Objects: s.st.Objects(), Now: cfg.Now, Logger: log}); err != nil {
+		return nil, err
+	}
 	if s.graph, err = servicegraph.New(ctx, servicegraph.Config{Store: s.st, FlushInterval: cfg.Ingest.SyncInterval, Logger: log}); err != nil {
 		return nil, err
 	}
 	icfg := ingest.Config{
 		QueueItems: cfg.Ingest.QueueItems, QueueBytes: cfg.Ingest.QueueBytes, Workers: cfg.Ingest.Workers,
 		SyncInterval: cfg.Ingest.SyncInterval, TraceIdle: cfg.Ingest.TraceIdle, MaxLiveTraces: cfg.Ingest.MaxLiveTraces,
-		Logger: log, Registerer: reg, OnComplete: s.graph.OnComplete,
+		Logger: log, Registerer: reg,
+		OnComplete: func(ctx context.Context, sum *model.Summary, spans []*model.Span) {
+			s.graph.OnComplete(ctx, sum, spans)
+			s.insights.Observe(ctx, sum, spans)
+		},
 	}
 	if cfg.TailSampling.Enabled {
 		sink := tailsample.SinkFunc(func(ctx context.Context, policy string, spans []model.Span) error {
@@ -198,7 +210,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, fmt.Errorf("open sampling rules: %w", err)
 	}
 	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log, ServiceGraph: s.graph,
-		Sampling: samp, Registerer: reg})
+		Sampling: samp, Registerer: reg, Insights: s.insights, Analytics: analytics.NewHandler(s.st, nil, log)})
 	if s.tail != nil {
 		s.tail.Start()
 	}
@@ -216,7 +228,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	mux.Handle(tailsample.BoostsPath+"/", tailsample.Handler(s.tail))
 	mux.Handle("/", handler)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	s.bg.Add(2)
+	s.bg.Add(3)
+	go func() {
+		defer s.bg.Done()
+		ictx, cancel := context.WithCancel(context.Background())
+		go func() { <-s.stop; cancel() }()
+		s.insights.Run(ictx, 10*time.Second)
+	}()
 	go func() {
 		defer s.bg.Done()
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -238,6 +256,10 @@ func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
 // disabled.
 func (s *Server) OTLPGRPCAddr() net.Addr { return s.otlp.GRPCAddr() }
 func (s *Server) OTLPHTTPAddr() net.Addr { return s.otlp.HTTPAddr() }
+
+// Insights is the insight engine, for tests that move its clock and call
+// Tick.
+func (s *Server) Insights() *insight.Engine { return s.insights }
 
 // Store is the server's store, for tests.
 func (s *Server) Store() store.Store { return s.st }
