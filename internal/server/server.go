@@ -21,6 +21,7 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/ingest"
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/store/embedded"
+	"github.com/fluoro-dev/fluoro/internal/ui"
 )
 
 // Config is the server's configuration; cmd/fluoro fills it from flags and
@@ -150,7 +151,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
 	}
-	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	console := ui.New(ui.Config{Objects: s.st.Objects(), Next: handler, Logger: log}) // the web console at /, then the API
+	s.http = &http.Server{Handler: console, ReadHeaderTimeout: 10 * time.Second}
 	s.bg.Add(2)
 	go func() {
 		defer s.bg.Done()
