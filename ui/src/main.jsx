@@ -50,7 +50,7 @@ function App() {
         <button type="button" class="theme" aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`}
           onClick={() => setTheme(theme === "dark" ? "light" : "dark")}>{theme === "dark" ? "☀ Light" : "☾ Dark"}</button>
       </nav>
-      <main id="main" tabindex={-1}>{body}</main>
+      <main id="main" tabindex={-1} key={theme}>{body}</main>
     </>
   );
 }

@@ -7,7 +7,7 @@ import { ms, num, pct, quantile, services, time } from "./format.js";
 import { Heatmap, Plot } from "./components/chart.jsx";
 import { topErrors } from "./pages/map.jsx";
 
-const accent = () => getComputedStyle(document.documentElement).getPropertyValue("--accent").trim();
+
 const rt = (t) => t.ResponseTime ?? t.Duration;
 
 export function Health({ rows, seconds }) {
@@ -38,7 +38,7 @@ export function Latency({ rows }) {
     for (const d of ds) ys[Math.min(n - 1, Math.floor(d / w))]++;
     return [Array.from({ length: n }, (_, i) => i * w + w / 2), ys];
   }, [rows]);
-  const series = useMemo(() => [{ label: "traces", fill: "var(--accent-soft)", stroke: accent() }], []);
+  const series = useMemo(() => [{ label: "traces", fill: "var(--accent-soft)", stroke: "var(--accent)" }], []);
   return data ? <Plot data={data} series={series} bars height={150} label="Latency histogram" xFmt={(v) => ms(v)} /> : <p class="muted">No traces.</p>;
 }
 

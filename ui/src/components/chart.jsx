@@ -5,6 +5,8 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
 const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
+// paint resolves "var(--name)" for the canvas, which knows no CSS variables.
+const paint = (v) => (typeof v === "string" && v.startsWith("var(") ? css(v.slice(4, -1)) : v);
 
 // Plot draws data ([xs, ...ys]) with series options; onSelect(x0, x1) is
 // called after a drag along x.
@@ -28,9 +30,9 @@ export function Plot({ data, series, height = 180, bars = false, onSelect, xTime
         { stroke: axisStroke, grid, size: 56, values: yFmt ? (u, vs) => vs.map(yFmt) : undefined },
       ],
       series: [{}, ...series.map((s) => ({
+        ...s, stroke: paint(s.stroke), fill: paint(s.fill),
         width: 1.5,
         ...(bars ? { paths: uPlot.paths.bars({ size: [0.9, 100] }), points: { show: false } } : {}),
-        ...s,
       }))],
       hooks: onSelect ? {
         setSelect: [(u) => {

@@ -16,7 +16,7 @@ function style() {
     { selector: "node", style: {
       "background-color": bg, "border-width": 3, "border-color": "data(health)",
       label: "data(label)", "text-wrap": "wrap", "text-valign": "bottom", "text-margin-y": 6,
-      "font-size": 11, color: fg, width: 54, height: 54,
+      "font-size": 11, color: fg, width: 54, height: 54, "min-zoomed-font-size": 7,
       "pie-size": "100%", "pie-hole": "72%",
       "pie-1-background-color": css("--ok"), "pie-1-background-size": "data(okP)",
       "pie-2-background-color": css("--error"), "pie-2-background-size": "data(errP)",
@@ -31,11 +31,19 @@ function style() {
     { selector: "edge", style: {
       width: "data(w)", "line-color": "data(health)", "target-arrow-color": "data(health)",
       "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 0.8,
-      label: "data(label)", "font-size": 10, color: muted, "text-rotation": "autorotate",
+      label: "data(label)", "font-size": 10, color: muted, "text-rotation": "autorotate", "min-zoomed-font-size": 8,
       "text-background-color": bg, "text-background-opacity": 0.85, "text-background-padding": 2,
     } },
     { selector: "edge:selected", style: { "overlay-opacity": 0.2, "overlay-color": css("--accent") } },
   ];
+}
+
+// layoutFor lays a small graph out left to right; a large one top to bottom,
+// whose wide layers suit a wide screen better than LR's tall ones.
+function layoutFor(n) {
+  return n <= 30
+    ? { name: "dagre", rankDir: "LR", nodeSep: 46, rankSep: 120, edgeSep: 10, fit: true, padding: 24 }
+    : { name: "dagre", rankDir: "TB", nodeSep: 24, rankSep: 90, edgeSep: 6, fit: true, padding: 16 };
 }
 
 // GraphView renders {nodes, edges}; onSelect({kind: "node"|"edge"|null, id}).
@@ -53,10 +61,11 @@ export function GraphView({ nodes, edges, onSelect, selected, height = 560, labe
         ...edges.map((e) => ({ group: "edges", data: e })),
       ],
       style: style(),
-      layout: { name: "dagre", rankDir: "LR", nodeSep: 30, rankSep: 110, edgeSep: 10, fit: true, padding: 24 },
-      minZoom: 0.1, maxZoom: 3, wheelSensitivity: 0.3,
+      layout: layoutFor(nodes.length),
+      minZoom: 0.1, maxZoom: 3,
       boxSelectionEnabled: false, autoungrabify: false,
     });
+    const built = performance.now() - t0;
     c.on("tap", (e) => {
       if (e.target === c) onSelect && onSelect(null);
       else onSelect && onSelect({ kind: e.target.isNode() ? "node" : "edge", id: e.target.id() });
@@ -64,9 +73,10 @@ export function GraphView({ nodes, edges, onSelect, selected, height = 560, labe
     c.one("render", () => {
       performance.mark("graph-rendered");
       performance.measure("graph-first-render", "graph-start", "graph-rendered");
-      onRendered && onRendered(performance.now() - t0);
+      onRendered && onRendered(performance.now() - t0, built);
     });
     cy.current = c;
+    ref.current._cy = c; // for the browser tests, which click nodes where they are drawn
     return () => { c.destroy(); cy.current = null; };
   }, [nodes, edges]);
   useEffect(() => {

@@ -79,7 +79,7 @@ export function TracesPage({ params }) {
   const svcNames = useMemo(() => [...new Set(base.rows.flatMap((t) => services(t.ServiceIds)))].sort(), [base.rows]);
   const annKeys = useMemo(() => [...new Set(base.rows.flatMap((t) => Object.keys(t.Annotations || {})))].sort(), [base.rows]);
   const onSelect = useCallback((a, b) => setParams({ lo: Math.max(0, a).toFixed(3), hi: b.toFixed(3) }), []);
-  const series = useMemo(() => [{ label: "traces", fill: "var(--accent-soft)", stroke: getComputedStyle(document.documentElement).getPropertyValue("--accent") }], []);
+  const series = useMemo(() => [{ label: "traces", fill: "var(--accent-soft)", stroke: "var(--accent)" }], []);
   const error = base.error || (banded && band.error);
 
   return (
