@@ -34,7 +34,7 @@ type Config struct {
 	// Objects stores dashboards (kind "dashboard"). Required.
 	Objects store.Objects
 	// Next serves every request the console does not (the X-Ray API).
-	Next http.Handler
+	Next   http.Handler
 	Logger *slog.Logger
 	// Now is the clock for dashboards' Updated times (time.Now when nil).
 	Now func() time.Time
