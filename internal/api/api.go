@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/servicegraph"
 	"github.com/fluoro-dev/fluoro/internal/store"
 )
 
@@ -41,6 +42,9 @@ type Config struct {
 	Now func() time.Time
 	// MaxBodyBytes bounds a request body (32 MiB when zero).
 	MaxBodyBytes int64
+	// ServiceGraph, when set, serves the service map and groups
+	// (servicegraph.go).
+	ServiceGraph *servicegraph.Service
 }
 
 // Server is the HTTP handler for the API.
@@ -69,6 +73,9 @@ func New(cfg Config) *Server {
 	s.op("/TraceSegments", s.putTraceSegments)
 	s.op("/Traces", s.batchGetTraces)
 	s.op("/TraceSummaries", s.getTraceSummaries)
+	if cfg.ServiceGraph != nil {
+		s.serviceGraphOps()
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "UnknownOperationException",
 			Message: fmt.Sprintf("no X-Ray operation at %s %s", r.Method, r.URL.Path)})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/api"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
+	"github.com/fluoro-dev/fluoro/internal/servicegraph"
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/store/embedded"
 	"github.com/fluoro-dev/fluoro/internal/ui"
@@ -99,6 +100,7 @@ type Server struct {
 	log      *slog.Logger
 	st       *embedded.Store
 	pipe     *ingest.Pipeline
+	graph    *servicegraph.Service
 	udp      *ingest.UDP
 	http     *http.Server
 	httpLn   net.Listener
@@ -132,10 +134,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fluoro_store_disk_bytes", Help: "Bytes the store uses on disk."},
 			func() float64 { return float64(s.st.Stats().DiskBytes) }))
+	if s.graph, err = servicegraph.New(ctx, servicegraph.Config{Store: s.st, FlushInterval: cfg.Ingest.SyncInterval, Logger: log}); err != nil {
+		return nil, err
+	}
 	s.pipe, err = ingest.New(s.st, ingest.Config{
 		QueueItems: cfg.Ingest.QueueItems, QueueBytes: cfg.Ingest.QueueBytes, Workers: cfg.Ingest.Workers,
 		SyncInterval: cfg.Ingest.SyncInterval, TraceIdle: cfg.Ingest.TraceIdle, MaxLiveTraces: cfg.Ingest.MaxLiveTraces,
-		Logger: log, Registerer: reg,
+		Logger: log, Registerer: reg, OnComplete: s.graph.OnComplete,
 	})
 	if err != nil {
 		return nil, err
@@ -144,7 +149,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err := s.pipe.Start(ctx); err != nil {
 		return nil, err
 	}
-	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log})
+	s.graph.Start()
+	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log, ServiceGraph: s.graph})
 	if s.udp, err = ingest.ListenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, s.pipe); err != nil {
 		return nil, err
 	}
@@ -220,6 +226,9 @@ func (s *Server) closeAll(ctx context.Context) error {
 		s.bg.Wait()
 		if s.pipe != nil {
 			errs = append(errs, s.pipe.Close(ctx))
+		}
+		if s.graph != nil {
+			errs = append(errs, s.graph.Close(ctx)) // after the last traces completed
 		}
 		if s.st != nil {
 			errs = append(errs, s.st.Close())
