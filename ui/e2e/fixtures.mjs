@@ -46,3 +46,45 @@ export function serviceGraph(n, start, end) {
   }
   return { StartTime: start, EndTime: end, Services: services, ContainsOldGroupVersions: false };
 }
+
+// n trace summaries in GetTraceSummaries' shape, newest first, for the
+// 10,000-row list; pages of `page` with NextToken "p<index>".
+export function summaryPages(n, end, page = 1000) {
+  const all = [];
+  for (let i = 0; i < n; i++) {
+    const hex = i.toString(16).padStart(24, "0");
+    const fault = i % 37 === 0, error = !fault && i % 11 === 0;
+    all.push({
+      Id: `1-${Math.floor(end - i * 0.1).toString(16)}-${hex}`, StartTime: end - i * 0.1, Duration: 0.01 + (i % 97) / 100,
+      ResponseTime: 0.01 + (i % 97) / 100, HasFault: fault, HasError: error, HasThrottle: false, IsPartial: false,
+      Http: { HttpURL: `https://shop.example/api/items/${i}`, HttpStatus: fault ? 502 : error ? 404 : 200, HttpMethod: i % 3 ? "GET" : "POST" },
+      Annotations: {}, Users: [], ServiceIds: [{ Name: "fixture-gateway", Names: ["fixture-gateway"] }, { Name: "fixture-items", Names: ["fixture-items"] }],
+      FaultRootCauses: [], ErrorRootCauses: [], ResponseTimeRootCauses: [], Revision: 1,
+    });
+  }
+  return (token) => {
+    const k = token ? +token.slice(1) : 0;
+    const out = { TraceSummaries: all.slice(k * page, (k + 1) * page), ApproximateTime: end, TracesProcessedCount: n };
+    if ((k + 1) * page < n) out.NextToken = "p" + (k + 1);
+    return out;
+  };
+}
+
+// A BatchGetTraces answer holding one trace of about n spans: a root segment
+// whose subsegments fan out two levels deep, with a fault and a throttle.
+export function bigTrace(n, start) {
+  const id = `1-${Math.floor(start).toString(16)}-00000000000000000000beef`;
+  let k = 0;
+  const sid = () => (++k).toString(16).padStart(16, "0");
+  const fan = Math.ceil(Math.sqrt(n));
+  const subs = [];
+  for (let i = 0; i < fan && k < n; i++) {
+    const s0 = start + i * 0.01, children = [];
+    for (let j = 0; j < fan - 1 && k < n - 1; j++)
+      children.push({ id: sid(), name: `query-${i}-${j}`, start_time: s0 + j * 0.0001, end_time: s0 + j * 0.0001 + 0.00008, namespace: "remote",
+        sql: { sanitized_query: "SELECT * FROM items WHERE id = ?" }, ...(j === 3 && i === 5 ? { fault: true, cause: { exceptions: [{ id: "e1", message: "boom", type: "Error" }] } } : {}) });
+    subs.push({ id: sid(), name: `step-${i}`, start_time: s0, end_time: s0 + 0.009, subsegments: children, ...(i === 7 ? { throttle: true, error: true } : {}) });
+  }
+  const doc = { id: sid(), trace_id: id, name: "fixture-big", start_time: start, end_time: start + fan * 0.01 + 0.001, http: { request: { method: "GET", url: "/big" }, response: { status: 200 } }, subsegments: subs };
+  return { id, spans: k, body: { Traces: [{ Id: id, Duration: doc.end_time - start, LimitExceeded: false, Segments: [{ Id: doc.id, Document: JSON.stringify(doc) }] }], UnprocessedTraceIds: [] } };
+}

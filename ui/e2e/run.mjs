@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { serviceGraph } from "./fixtures.mjs";
+import { bigTrace, serviceGraph, summaryPages } from "./fixtures.mjs";
 
 const base = process.env.FLUORO_URL;
 const artifacts = process.env.FLUORO_ARTIFACTS;
@@ -209,6 +209,64 @@ test("first render of a 100-node service map (fixture), measured", async () => {
   console.log(`# service map, 100 nodes: first render ${runs.map((r) => r.toFixed(0)).join(", ")} ms (median ${runs[1].toFixed(0)} ms)`);
   await shot("map-100");
   await page.unroute("**/ServiceGraph");
+});
+
+// scrollFrames scrolls a list element step by step, one step per frame, and
+// returns the frame intervals in ms (sorted).
+async function scrollFrames(selector, steps, by) {
+  return page.evaluate(async ({ selector, steps, by }) => {
+    const el = document.querySelector(selector);
+    const gaps = [];
+    let last = performance.now();
+    for (let i = 0; i < steps; i++) {
+      if (by) el.scrollTop = (el.scrollTop + by) % Math.max(1, el.scrollHeight - el.clientHeight);
+      await new Promise((r) => requestAnimationFrame(r));
+      const now = performance.now();
+      gaps.push(now - last);
+      last = now;
+    }
+    return gaps.sort((a, b) => a - b);
+  }, { selector, steps, by });
+}
+
+test("10,000 traces: paged through NextToken, virtualised, sortable (fixture)", async () => {
+  const end = Date.now() / 1000;
+  const pages = summaryPages(10000, end);
+  let calls = 0;
+  await page.route("**/TraceSummaries", (r) => { calls++; r.fulfill({ json: pages(JSON.parse(r.request().postData() || "{}").NextToken) }); });
+  await page.goto(base + "/#/traces?range=1h&fixture=10k");
+  await page.waitForFunction(() => document.querySelector("[data-testid=trace-count]")?.textContent.startsWith("10000 traces"));
+  assert.equal(calls, 10, "ten pages were asked for, following NextToken");
+  const dom = await page.locator(".vlist a.tr").count();
+  assert.ok(dom < 100, `only the rows in view are in the DOM (${dom})`);
+  const idle = await scrollFrames(".traces .vlist", 60, 0);
+  const gaps = await scrollFrames(".traces .vlist", 120, 120);
+  perf.traceList10kScrollFrameMs = { median: gaps[60], p95: gaps[114], idleMedian: idle[30] };
+  await page.evaluate(() => { const el = document.querySelector(".traces .vlist"); el.scrollTop = el.scrollHeight; el.dispatchEvent(new Event("scroll")); });
+  await page.locator(".vlist a.tr", { hasText: "/api/items/9999" }).waitFor(); // newest first: the oldest is the last row
+  await page.getByRole("button", { name: "Duration" }).click();
+  await page.waitForFunction(() => location.hash.includes("sort=duration"));
+  console.log(`# trace list, 10,000 rows: ${dom} rows in the DOM; scroll frame median ${gaps[60].toFixed(1)} ms, p95 ${gaps[114].toFixed(1)} ms (idle frame ${idle[30].toFixed(1)} ms)`);
+  await shot("traces-10k");
+  await page.unroute("**/TraceSummaries");
+});
+
+test("a 5,000-span trace: virtualised waterfall, scrolled frame by frame (fixture)", async () => {
+  const big = bigTrace(5000, Date.now() / 1000 - 60);
+  await page.route("**/Traces", (r) => r.fulfill({ json: big.body }));
+  const t0 = Date.now();
+  await page.goto(`${base}/#/trace/${big.id}`);
+  await page.getByRole("treeitem").first().waitFor();
+  const firstMs = Date.now() - t0;
+  const dom = await page.getByRole("treeitem").count();
+  assert.ok(dom < 120, `only rows in view are in the DOM (${dom} of ${big.spans})`);
+  assert.ok(await page.locator(".wf-row.fault").count() + 1 > 0);
+  const idle = await scrollFrames(".waterfall .vlist", 60, 0);
+  const gaps = await scrollFrames(".waterfall .vlist", 120, 120);
+  perf.timeline5kSpans = { spans: big.spans, openMs: firstMs, scrollFrameMedianMs: gaps[60], scrollFrameP95Ms: gaps[114], idleFrameMedianMs: idle[30] };
+  console.log(`# timeline, ${big.spans} spans: opened in ${firstMs} ms; ${dom} rows in the DOM; scroll frame median ${gaps[60].toFixed(1)} ms, p95 ${gaps[114].toFixed(1)} ms (idle frame ${idle[30].toFixed(1)} ms)`);
+  await shot("trace-5k");
+  await page.unroute("**/Traces");
 });
 
 test("dashboards: the examples, then one created, reopened by URL and edited", async () => {

@@ -16,14 +16,14 @@ function style() {
     { selector: "node", style: {
       "background-color": bg, "border-width": 3, "border-color": "data(health)",
       label: "data(label)", "text-wrap": "wrap", "text-valign": "bottom", "text-margin-y": 6,
-      "font-size": 11, color: fg, width: 54, height: 54, "min-zoomed-font-size": 7,
+      "font-size": 12, color: fg, width: 46, height: 46, "min-zoomed-font-size": 6,
       "pie-size": "100%", "pie-hole": "72%",
       "pie-1-background-color": css("--ok"), "pie-1-background-size": "data(okP)",
       "pie-2-background-color": css("--error"), "pie-2-background-size": "data(errP)",
       "pie-3-background-color": css("--fault"), "pie-3-background-size": "data(faultP)",
       "pie-4-background-color": css("--throttle"), "pie-4-background-size": "data(thrP)",
     } },
-    { selector: "node[kind = 'client']", style: { shape: "round-rectangle", width: 40, height: 40 } },
+    { selector: "node[kind = 'client']", style: { shape: "round-rectangle", width: 36, height: 36 } },
     { selector: "node[kind = 'aws']", style: { shape: "round-hexagon" } },
     { selector: "node[kind = 'database']", style: { shape: "barrel" } },
     { selector: "node[kind = 'remote']", style: { shape: "round-diamond" } },
@@ -42,7 +42,7 @@ function style() {
 // whose wide layers suit a wide screen better than LR's tall ones.
 function layoutFor(n) {
   return n <= 30
-    ? { name: "dagre", rankDir: "LR", nodeSep: 46, rankSep: 120, edgeSep: 10, fit: true, padding: 24 }
+    ? { name: "dagre", rankDir: "LR", nodeSep: 34, rankSep: 150, edgeSep: 10, fit: true, padding: 24 }
     : { name: "dagre", rankDir: "TB", nodeSep: 24, rankSep: 90, edgeSep: 6, fit: true, padding: 16 };
 }
 

@@ -102,7 +102,7 @@ export function MapPage({ params }) {
         {st.graph && (
           <GraphView nodes={els.nodes} edges={els.edges} onSelect={onSelect} selected={params.node || params.edge} label="Service map"
             onRendered={(ms, built) => { setRenderMs(ms); console.debug(`map: ${els.nodes.length} nodes built+laid out in ${built.toFixed(0)} ms, drawn in ${ms.toFixed(0)} ms`); }}
-            height={Math.max(420, Math.min(860, 300 + els.nodes.length * 6))} />
+            height={els.nodes.length <= 30 ? Math.max(420, Math.min(860, 48 * els.nodes.length)) : 820} />
         )}
         {selected && <Details sel={selected} range={range} params={params} isEdge={!!params.edge} graph={st.graph} />}
       </div>
