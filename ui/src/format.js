@@ -57,3 +57,24 @@ export const services = (ids) => (ids || []).map((s) => s.Name).filter(Boolean);
 
 // quote makes a filter-expression string literal.
 export const quote = (s) => '"' + String(s).replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
+
+// latencyHistogram buckets response times (seconds) on a log scale, which
+// keeps both the body (ms) and the tail (s) of a latency distribution
+// visible: n buckets from the fastest to the slowest, x at each bucket's
+// geometric centre.
+export function latencyHistogram(values, n = 40) {
+  const ds = values.filter((v) => v >= 0);
+  if (!ds.length) return null;
+  let lo = Infinity, hi = 0;
+  for (const d of ds) { if (d < lo) lo = d; if (d > hi) hi = d; }
+  lo = Math.max(1e-4, lo * 0.98);
+  hi = Math.max(hi * 1.02, lo * 1.5);
+  const step = Math.log(hi / lo) / n;
+  const xs = Array.from({ length: n }, (_, i) => lo * Math.exp((i + 0.5) * step));
+  const ys = new Array(n).fill(0);
+  for (const d of ds) ys[Math.max(0, Math.min(n - 1, Math.floor(Math.log(Math.max(d, lo) / lo) / step)))]++;
+  return [xs, ys];
+}
+
+// logX is the uPlot scale for latencyHistogram's x values.
+export const logX = { x: { time: false, distr: 3, log: 10 } };

@@ -3,7 +3,7 @@
 // latency heat map, services, top errors, root causes and the slowest traces.
 import { useMemo } from "preact/hooks";
 import { href } from "./router.js";
-import { ms, num, pct, quantile, services, time } from "./format.js";
+import { latencyHistogram, logX, ms, num, pct, quantile, services, time } from "./format.js";
 import { Heatmap, Plot } from "./components/chart.jsx";
 import { topErrors } from "./pages/map.jsx";
 
@@ -30,16 +30,9 @@ export function Health({ rows, seconds }) {
 }
 
 export function Latency({ rows }) {
-  const data = useMemo(() => {
-    const ds = rows.map(rt).sort((a, b) => a - b);
-    if (!ds.length) return null;
-    const max = Math.max(quantile(ds, 0.995) * 1.1, 0.001), n = 40, w = max / n;
-    const ys = new Array(n).fill(0);
-    for (const d of ds) ys[Math.min(n - 1, Math.floor(d / w))]++;
-    return [Array.from({ length: n }, (_, i) => i * w + w / 2), ys];
-  }, [rows]);
+  const data = useMemo(() => latencyHistogram(rows.map(rt)), [rows]);
   const series = useMemo(() => [{ label: "traces", fill: "var(--accent-soft)", stroke: "var(--accent)" }], []);
-  return data ? <Plot data={data} series={series} bars height={150} label="Latency histogram" xFmt={(v) => ms(v)} /> : <p class="muted">No traces.</p>;
+  return data ? <Plot data={data} series={series} bars scales={logX} height={150} label="Latency histogram" xFmt={(v) => ms(v)} /> : <p class="muted">No traces.</p>;
 }
 
 // buckets splits rows into n time buckets over [start, end].

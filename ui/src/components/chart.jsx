@@ -26,8 +26,8 @@ export function Plot({ data, series, height = 180, bars = false, onSelect, xTime
       cursor: { drag: { x: !!onSelect, y: false, setScale: false } },
       select: { show: !!onSelect },
       axes: [
-        { stroke: axisStroke, grid, values: xFmt ? (u, vs) => vs.map(xFmt) : undefined },
-        { stroke: axisStroke, grid, size: 56, values: yFmt ? (u, vs) => vs.map(yFmt) : undefined },
+        { stroke: axisStroke, grid, values: xFmt ? (u, vs) => vs.map((v) => (v == null ? "" : xFmt(v))) : undefined },
+        { stroke: axisStroke, grid, size: 56, values: yFmt ? (u, vs) => vs.map((v) => (v == null ? "" : yFmt(v))) : undefined },
       ],
       series: [{}, ...series.map((s) => ({
         ...s, stroke: paint(s.stroke), fill: paint(s.fill),

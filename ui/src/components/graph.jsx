@@ -88,13 +88,17 @@ export function GraphView({ nodes, edges, onSelect, selected, height = 560, labe
   return <div class="graph" ref={ref} style={{ height: height + "px" }} role="img" aria-label={label} data-nodes={nodes.length} data-edges={edges.length} />;
 }
 
-// nodeKind classifies an X-Ray service-graph node for its shape.
+// nodeKind classifies an X-Ray service-graph node for its shape: clients,
+// databases, AWS resources (managed services called through the SDK),
+// remote (uninstrumented) nodes, and services (what runs instrumented code,
+// including on EC2, ECS, EKS, Elastic Beanstalk and Lambda).
 export function nodeKind(type, name) {
   const t = (type || "").toLowerCase();
   if (t === "client" || t.endsWith("::client") || t === "user") return "client";
-  if (/sql|database|dynamodb|rds|redis|postgres|mysql/.test(t) || /sql|postgres|mysql|redis/.test(name || "")) return "database";
+  if (/sql|database|rds|redis|postgres|mysql/.test(t) || /@db\b|sql|postgres|mysql|redis/.test(name || "")) return "database";
+  if (/^aws::(ec2::instance|ecs::container|eks::container|elasticbeanstalk::environment|lambda::function|lambda$|appsync|apigateway::stage)/.test(t)) return "service";
   if (t.startsWith("aws::")) return "aws";
-  if (t === "remote" || t === "" ) return "remote";
+  if (t === "remote" || t === "") return "remote";
   return "service";
 }
 

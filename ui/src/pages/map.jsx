@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { serviceGraph, summaries, xray } from "../api.js";
 import { go, href, setParams } from "../router.js";
 import { resolve } from "../timerange.js";
-import { histQuantile, ms, num, pct, quote } from "../format.js";
+import { histQuantile, logX, ms, num, pct, quote } from "../format.js";
 import { GraphView, nodeKind, ringData } from "../components/graph.jsx";
 import { Plot } from "../components/chart.jsx";
 import { Refresh, Status, TimeRange } from "../components/controls.jsx";
@@ -180,7 +180,7 @@ function Details({ sel, range, params, isEdge, graph }) {
         <div><dt>Throttles</dt><dd>{pct(sel.st.throttle, sel.st.total)}</dd></div>
       </dl>
       <h3>Response time distribution</h3>
-      {hist ? <Plot data={hist} series={series} bars height={140} label="Response time distribution" xFmt={(v) => ms(v)} /> : <p class="muted">No histogram.</p>}
+      {hist ? <Plot data={hist} series={series} bars scales={hist[0][0] > 0 ? logX : undefined} height={140} label="Response time distribution" xFmt={(v) => ms(v)} /> : <p class="muted">No histogram.</p>}
       <h3>Top errors</h3>
       {errs === null ? <p class="muted">Loading…</p> : errs.length === 0 ? <p class="muted">No errors in this range.</p> : (
         <ol class="errors">{errs.map(([k, n]) => <li><span>{k}</span> <b>{n}</b></li>)}</ol>

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { summaries } from "../api.js";
 import { go, href, setParams } from "../router.js";
 import { resolve } from "../timerange.js";
-import { ms, services, time, quantile } from "../format.js";
+import { latencyHistogram, logX, ms, services, time, quantile } from "../format.js";
 import { FilterBox } from "../components/filterbox.jsx";
 import { Plot } from "../components/chart.jsx";
 import { VList } from "../components/vlist.jsx";
@@ -16,7 +16,7 @@ const LIMIT = 10000;
 // narrow composes the base filter with a latency band.
 export function narrow(filter, lo, hi) {
   if (lo === undefined || lo === "" || hi === undefined || hi === "") return filter;
-  const band = `responsetime >= ${(+lo).toFixed(3)} AND responsetime <= ${(+hi).toFixed(3)}`;
+  const band = `responsetime >= ${+lo} AND responsetime <= ${+hi}`;
   return filter ? `(${filter}) AND ${band}` : band;
 }
 
@@ -50,12 +50,7 @@ const COLS = [
 function histogram(rows) {
   const ds = rows.map((t) => t.ResponseTime ?? t.Duration).sort((a, b) => a - b);
   if (!ds.length) return null;
-  const max = Math.max(quantile(ds, 0.995) * 1.1, 0.001);
-  const n = 40, w = max / n;
-  const xs = Array.from({ length: n }, (_, i) => +(i * w + w / 2).toFixed(6));
-  const ys = new Array(n).fill(0);
-  for (const d of ds) ys[Math.min(n - 1, Math.floor(d / w))]++;
-  return { data: [xs, ys], p50: quantile(ds, 0.5), p90: quantile(ds, 0.9), p99: quantile(ds, 0.99) };
+  return { data: latencyHistogram(ds), p50: quantile(ds, 0.5), p90: quantile(ds, 0.9), p99: quantile(ds, 0.99) };
 }
 
 export function TracesPage({ params }) {
@@ -78,7 +73,7 @@ export function TracesPage({ params }) {
   const hist = useMemo(() => histogram(base.rows), [base.rows]);
   const svcNames = useMemo(() => [...new Set(base.rows.flatMap((t) => services(t.ServiceIds)))].sort(), [base.rows]);
   const annKeys = useMemo(() => [...new Set(base.rows.flatMap((t) => Object.keys(t.Annotations || {})))].sort(), [base.rows]);
-  const onSelect = useCallback((a, b) => setParams({ lo: Math.max(0, a).toFixed(3), hi: b.toFixed(3) }), []);
+  const onSelect = useCallback((a, b) => setParams({ lo: String(+Math.max(0, a).toFixed(4)), hi: String(+b.toFixed(4)) }), []);
   const series = useMemo(() => [{ label: "traces", fill: "var(--accent-soft)", stroke: "var(--accent)" }], []);
   const error = base.error || (banded && band.error);
 
@@ -101,7 +96,7 @@ export function TracesPage({ params }) {
               <button type="button" onClick={() => setParams({ lo: "", hi: "" })}>Clear band</button></span>
           )}
         </div>
-        {hist ? <Plot data={hist.data} series={series} bars onSelect={onSelect} label="Response time histogram" xFmt={(v) => ms(v)} height={160} />
+        {hist ? <Plot data={hist.data} series={series} bars scales={logX} onSelect={onSelect} label="Response time histogram" xFmt={(v) => ms(v)} height={160} />
           : <p class="muted">{base.loading ? "Loading…" : "No traces match."}</p>}
       </div>
       <div class="panel">
