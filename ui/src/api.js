@@ -29,7 +29,7 @@ async function call(method, path, body, signal) {
   try { j = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   if (!r.ok) {
     throw new APIError(r.status, (j && (j.__type || j.type)) || r.headers.get("x-amzn-errortype"),
-      (j && (j.Message || j.message)) || text.trim() || r.statusText);
+      (j && (j.Message || j.message || j.error)) || text.trim() || r.statusText);
   }
   return j;
 }

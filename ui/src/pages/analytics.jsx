@@ -1,8 +1,22 @@
 // Analytics for the current filter and range: latency percentiles over time,
 // a time × latency heat map, root causes ranked by impact, exception
 // patterns, and a comparison of two time ranges (before/after a marker).
-// Computed in the browser from GetTraceSummaries (up to 10,000 traces).
-import { useMemo, useState } from "preact/hooks";
+// Served by /api/analytics/* when the server has it (analytics-server.jsx);
+// otherwise computed in the browser from GetTraceSummaries (up to 10,000
+// traces, summaries only: no SQL or per-service sketches).
+
+// useServerAnalytics reports whether /api/analytics/ answers (null: asking).
+function useServerAnalytics() {
+  const [has, setHas] = useState(null);
+  useEffect(() => {
+    getJSON("/api/analytics/rootcauses?since=1m&limit=1").then(() => setHas(true))
+      .catch((e) => setHas(!(e.status === 404 || e.status === 405)));
+  }, []);
+  return has;
+}
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { getJSON } from "../api.js";
+import { ServerAnalytics } from "./analytics-server.jsx";
 import { go, setParams } from "../router.js";
 import { resolve } from "../timerange.js";
 import { ms, pct, quantile } from "../format.js";
@@ -16,7 +30,8 @@ export function AnalyticsPage({ params }) {
   const range = useMemo(() => resolve(params), [params.range, params.from, params.to]);
   const f = params.f || "";
   const [text, setText] = useState(f);
-  const sums = useSummaries(`${f}|${range.start}|${range.end}`, range.start, range.end, f, 0);
+  const server = useServerAnalytics();
+  const sums = useSummaries(server === false ? `${f}|${range.start}|${range.end}` : null, range.start, range.end, f, 0);
   const marker = params.marker ? +params.marker : Math.round((range.start + range.end) / 2);
   return (
     <section aria-labelledby="an-h">
@@ -28,7 +43,16 @@ export function AnalyticsPage({ params }) {
         <input class="mono grow" aria-label="Filter expression" value={text} placeholder="filter expression (all traces)" onInput={(e) => setText(e.currentTarget.value)} />
         <button type="submit">Analyse</button>
       </form>
-      <Status loading={sums.loading} error={sums.error}><span class="muted">{sums.rows.length} traces analysed</span></Status>
+      {server === true && <ServerAnalytics range={range} f={f} marker={marker} />}
+      {server === false && <BrowserAnalytics sums={sums} range={range} marker={marker} />}
+    </section>
+  );
+}
+
+function BrowserAnalytics({ sums, range, marker }) {
+  return (
+    <>
+      <Status loading={sums.loading} error={sums.error}><span class="muted">{sums.rows.length} traces analysed in the browser (this server has no /api/analytics)</span></Status>
       <div class="dash-grid">
         <div class="panel wide"><div class="panelhead"><h2>Latency percentiles over time</h2></div><Percentiles rows={sums.rows} start={range.start} end={range.end} /></div>
         <div class="panel wide"><div class="panelhead"><h2>Heat map (time × latency)</h2></div><HeatmapPanel rows={sums.rows} start={range.start} end={range.end} /></div>
@@ -41,7 +65,7 @@ export function AnalyticsPage({ params }) {
           <Compare rows={sums.rows} marker={marker} range={range} />
         </div>
       </div>
-    </section>
+    </>
   );
 }
 
