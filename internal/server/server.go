@@ -28,6 +28,7 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/store/embedded"
 	"github.com/fluoro-dev/fluoro/internal/tailsample"
+	"github.com/fluoro-dev/fluoro/internal/ui"
 )
 
 // Config is the server's configuration; cmd/fluoro fills it from flags and
@@ -226,7 +227,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	mux := http.NewServeMux()
 	mux.Handle(tailsample.BoostsPath, tailsample.Handler(s.tail))
 	mux.Handle(tailsample.BoostsPath+"/", tailsample.Handler(s.tail))
-	mux.Handle("/", handler)
+	mux.Handle("/", ui.New(ui.Config{Objects: s.st.Objects(), Next: handler, Logger: log})) // the web console at /, then the API
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.bg.Add(3)
 	go func() {
