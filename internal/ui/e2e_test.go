@@ -17,6 +17,7 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/demo"
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 // TestBrowser runs ui/e2e/run.mjs (node's test runner, playwright-core,
@@ -55,7 +56,7 @@ func TestBrowser(t *testing.T) {
 		missing("ui/node_modules (npm ci in ui/)")
 	}
 
-	cfg := server.Default()
+	cfg := servertest.Config()
 	cfg.Data = t.TempDir()
 	cfg.UDP = "127.0.0.1:0"
 	cfg.HTTP = "127.0.0.1:0"
