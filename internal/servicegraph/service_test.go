@@ -133,6 +133,11 @@ func TestServicePersistence(t *testing.T) {
 	if g, w := render(got), render(want); g != w {
 		t.Errorf("graph after reopen:\n%s\nwant\n%s", g, w)
 	}
+	// A range of two partial hours reads minute buckets only; a whole hour
+	// reads the hourly roll-up: both must agree.
+	if part, err := svc.Graph(ctx, DefaultGroupID, from-1800, from+1800); err != nil || render(part) != render(want) {
+		t.Errorf("graph over two partial hours differs from the whole hour's (err %v)", err)
+	}
 	if len(want.Nodes) < 5 || len(want.Edges) < 5 {
 		t.Errorf("demo graph too small to test anything: %d nodes, %d edges", len(want.Nodes), len(want.Edges))
 	}
