@@ -166,7 +166,7 @@ func (s *Service) OnComplete(ctx context.Context, sum *model.Summary, spans []*m
 	start := uint32(sum.Start) / BucketSeconds * BucketSeconds
 	hour := uint32(sum.Start) / HourSeconds * HourSeconds
 	g := trace.BuildGraph(spans)
-	dur := sum.Duration()
+	contrib := Contributions(g, sum.Duration())
 	groups := *s.groups.Load()
 	var in []string
 	in = append(in, DefaultGroupID)
@@ -181,6 +181,7 @@ func (s *Service) OnComplete(ctx context.Context, sum *model.Summary, spans []*m
 		}
 		if qt == nil {
 			qt = &query.Trace{Summary: sum, Spans: spans}
+			qt.SetGraph(g)
 		}
 		if query.Match(lg.expr, qt) {
 			in = append(in, lg.g.ID)
@@ -196,7 +197,7 @@ func (s *Service) OnComplete(ctx context.Context, sum *model.Summary, spans []*m
 				s.cfg.Logger.Error("read service graph bucket", "err", err)
 				continue
 			}
-			mb.b.AddTrace(g, dur)
+			mb.b.Apply(contrib)
 			mb.dirty = true
 			mb.touched = now
 		}

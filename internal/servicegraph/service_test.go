@@ -273,3 +273,37 @@ func FuzzDecodeBucket(f *testing.F) {
 		}
 	})
 }
+
+var benchTraces []completed
+
+// BenchmarkOnComplete is the aggregation cost of one completed demo trace
+// (about 9 spans) with the Default group and two more, one of which needs
+// the trace's spans.
+func BenchmarkOnComplete(b *testing.B) {
+	st, err := embedded.Open(b.TempDir(), embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	svc, err := New(ctx, Config{Store: st, Logger: quiet()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, g := range []Group{{Name: "faults", FilterExpression: "fault OR error"},
+		{Name: "orders", FilterExpression: `service("orders") { responsetime > 0.1 }`}} {
+		if _, err := svc.CreateGroup(ctx, g); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if benchTraces == nil {
+		benchTraces = demoTraces(b, 1, 2000, time.Unix(1_767_225_600, 0), 10*time.Millisecond)
+	}
+	traces := benchTraces
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := &traces[i%len(traces)]
+		svc.OnComplete(ctx, &c.sum, c.spans)
+	}
+}
