@@ -14,7 +14,6 @@ package servicegraph
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -68,6 +67,7 @@ type Service struct {
 	flushMu sync.Mutex
 
 	skipped atomic.Int64 // reopened traces not counted again
+	corrupt atomic.Int64 // stored buckets that did not decode
 
 	stop chan struct{}
 	done chan struct{}
@@ -294,10 +294,9 @@ func (s *Service) Graph(ctx context.Context, groupID string, from, to float64) (
 	}
 	lo, hi := bucketRange(from, to)
 	acc := NewBucket()
-	var derr error
 	merge := func(gb store.GraphBucket) bool {
-		derr = acc.DecodeMerge(gb.Data)
-		return derr == nil
+		s.decodeMerge(acc, gb)
+		return true
 	}
 	h0 := (lo + HourSeconds - 1) / HourSeconds * HourSeconds
 	h1 := hi / HourSeconds * HourSeconds
@@ -313,8 +312,8 @@ func (s *Service) Graph(ctx context.Context, groupID string, from, to float64) (
 		if p.lo >= p.hi {
 			continue
 		}
-		if err := s.cfg.Store.GraphBuckets(ctx, p.group, p.lo, p.hi, merge); err != nil || derr != nil {
-			return nil, fmt.Errorf("read service graph: %w", errors.Join(err, derr))
+		if err := s.cfg.Store.GraphBuckets(ctx, p.group, p.lo, p.hi, merge); err != nil {
+			return nil, fmt.Errorf("read service graph: %w", err)
 		}
 	}
 	return acc, nil
@@ -338,22 +337,28 @@ func (s *Service) Series(ctx context.Context, groupID string, from, to float64, 
 	lo, hi := bucketRange(from, to)
 	lo = lo / uint32(period) * uint32(period)
 	var pts []Point
-	var derr error
 	err := s.cfg.Store.GraphBuckets(ctx, groupID, lo, hi, func(gb store.GraphBucket) bool {
 		p := float64(gb.Start / uint32(period) * uint32(period))
 		if len(pts) == 0 || pts[len(pts)-1].Start != p {
 			pts = append(pts, Point{Start: p, Bucket: NewBucket()})
 		}
-		derr = pts[len(pts)-1].Bucket.DecodeMerge(gb.Data)
-		return derr == nil
+		s.decodeMerge(pts[len(pts)-1].Bucket, gb)
+		return true
 	})
-	if err == nil {
-		err = derr
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read service graph: %w", err)
 	}
 	return pts, nil
+}
+
+// decodeMerge merges a stored bucket into acc. A bucket that does not
+// decode (damaged on disk) is logged and skipped, so that it does not fail
+// every query over its minute; acc may keep the part read before the damage.
+func (s *Service) decodeMerge(acc *Bucket, gb store.GraphBucket) {
+	if err := acc.DecodeMerge(gb.Data); err != nil {
+		s.corrupt.Add(1)
+		s.cfg.Logger.Error("skip corrupt service graph bucket", "start", gb.Start, "group", gb.Group, "err", err)
+	}
 }
 
 // TraceGraph builds the graph of the given traces from their stored spans
