@@ -1,10 +1,13 @@
 package sampling
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -333,12 +336,11 @@ func shares(reservoir int, active []*client) {
 		return
 	}
 	// Busiest first, then by ID, so every tie is broken the same way.
-	sort.Slice(active, func(i, j int) bool {
-		a, b := active[i], active[j]
-		if a.demand != b.demand {
-			return a.demand > b.demand
+	slices.SortFunc(active, func(a, b *client) int {
+		if c := cmp.Compare(b.demand, a.demand); c != 0 {
+			return c
 		}
-		return a.id < b.id
+		return strings.Compare(a.id, b.id)
 	})
 	total := 0
 	for _, c := range active {
