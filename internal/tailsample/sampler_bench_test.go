@@ -47,14 +47,16 @@ func demoDocs(n int) [][]byte {
 // is the process's user+system CPU time per document, steadier than wall
 // time on a shared machine. "keep-all" keeps every trace (rate 1), so the
 // store does the same work as without sampling and the difference is the
-// sampler's own cost; "rate-0.1" is a realistic setting, where the store
-// writes fewer spans.
+// sampler's own cost ("keep-all-filter" adds a filter policy, evaluated on
+// the summary of every trace no earlier policy kept); "rate-0.1" is a
+// realistic setting, where the store writes fewer spans.
 func BenchmarkIngest(b *testing.B) {
 	for _, v := range []struct {
-		name string
-		tail bool
-		rate float64
-	}{{"no-sampler", false, 0}, {"keep-all", true, 1}, {"rate-0.1", true, 0.1}} {
+		name   string
+		tail   bool
+		rate   float64
+		filter bool
+	}{{"no-sampler", false, 0, false}, {"keep-all", true, 1, false}, {"keep-all-filter", true, 1, true}, {"rate-0.1", true, 0.1, false}} {
 		b.Run(v.name, func(b *testing.B) {
 			docs := demoDocs(b.N)
 			st, err := embedded.Open(b.TempDir(), embedded.Options{})
@@ -69,6 +71,10 @@ func BenchmarkIngest(b *testing.B) {
 			if v.tail {
 				tc := tailsample.Default()
 				tc.Enabled, tc.Rate = true, v.rate
+				if v.filter {
+					// Rate 1 is checked last: every trace not kept as an error is summarised for the filter.
+					tc.Filters = []tailsample.FilterPolicy{{Name: "vip", Expression: `annotation.tier = "gold"`}}
+				}
 				sink := tailsample.SinkFunc(func(ctx context.Context, policy string, spans []model.Span) error {
 					return pipe.Write(ctx, policy, spans)
 				})
@@ -184,6 +190,57 @@ func BenchmarkBufferAt50k(b *testing.B) {
 			b.ReportMetric(float64(peakBuf)/(1<<20), "peak-buffered-MiB")
 			b.ReportMetric(float64(v.cap)/(1<<20), "cap-MiB")
 			b.ReportMetric(forcedShare*100, "forced-%")
+		})
+	}
+}
+
+// BenchmarkSampler measures the sampler alone, per segment document:
+// buffering (Offer), deciding (Poll after the wait: gathering facts, the
+// policies, the hash) and handing kept spans to a sink that discards them.
+// Demo documents, decoded once; errors and latency policies on, rate 0.1;
+// "with-filter" adds a filter policy, which summarises every trace no
+// earlier policy kept. cpu-ns/doc is the process's CPU time per document
+// (garbage collection included), to compare with BenchmarkIngest's.
+func BenchmarkSampler(b *testing.B) {
+	var pool []model.Span
+	for _, d := range demoDocs(20_000) {
+		spans, err := xray.Decode(d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pool = append(pool, spans...)
+	}
+	for _, v := range []struct {
+		name    string
+		filters []tailsample.FilterPolicy
+	}{{"policies", nil}, {"with-filter", []tailsample.FilterPolicy{{Name: "vip", Expression: `annotation.tier = "gold"`}}}} {
+		b.Run(v.name, func(b *testing.B) {
+			clock := &fakeClock{t: time.Unix(epoch, 0)}
+			tc := tailsample.Default()
+			tc.Enabled, tc.Rate = true, 0.1
+			tc.Latency = []tailsample.LatencyPolicy{{Threshold: 2 * time.Second}, {Threshold: 500 * time.Millisecond, Service: "pay*"}}
+			tc.Filters, tc.MaxBytes = v.filters, 4<<30 // the decision path, not the forced one
+			s, err := tailsample.New(context.Background(), tc, tailsample.SinkFunc(func(context.Context, string, []model.Span) error { return nil }),
+				tailsample.Options{Now: clock.now, Registerer: prometheus.NewRegistry()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch := make([]model.Span, 1)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := range b.N {
+				sp := pool[i%len(pool)]
+				binary.BigEndian.PutUint32(sp.TraceID[4:8], binary.BigEndian.Uint32(sp.TraceID[4:8])^uint32(i/len(pool)+1))
+				batch[0] = sp
+				s.Offer(batch)
+				if i%1000 == 999 {
+					clock.advance(100 * time.Millisecond)
+					s.Poll(context.Background())
+				}
+			}
+			s.Close(context.Background())
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/doc")
 		})
 	}
 }
