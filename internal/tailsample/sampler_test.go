@@ -346,6 +346,7 @@ func TestFilterPolicies(t *testing.T) {
 			{Name: "vip", Expression: `annotation.tier = "gold"`},
 			{Name: "slow-db", Expression: `service("orders") { responsetime > 0.3 }`},
 			{Name: "admin", Expression: `user = "admin" OR http.url CONTAINS "/admin"`},
+			{Name: "bulk", Expression: `annotation.items = 3 AND http.method = "POST"`},
 		}
 	}))
 	ann := func(e *model.Entity) {
@@ -363,6 +364,15 @@ func TestFilterPolicies(t *testing.T) {
 		{[]model.Span{span(storetest.TraceID(epoch, 6), 1, 0, "web", epoch, 0.1, func(e *model.Entity) { e.HTTP.URL = "https://x/admin/users" })}, "filter:admin"},
 		// Errors come first: a gold trace with a fault is kept as an error.
 		{[]model.Span{span(storetest.TraceID(epoch, 7), 1, 0, "web", epoch, 0.1, func(e *model.Entity) { ann(e); e.Fault = true })}, "error"},
+		// A numeric annotation on a subsegment, and the root's method.
+		{[]model.Span{span(storetest.TraceID(epoch, 8), 1, 0, "web", epoch, 0.1, func(e *model.Entity) {
+			e.HTTP.Method = "POST"
+			e.Subsegments = []model.Entity{{Name: "work", Annotations: []model.Annotation{{Key: "items", Value: model.Value{Kind: model.Number, Num: 3}}}}}
+		})}, "filter:bulk"},
+		{[]model.Span{span(storetest.TraceID(epoch, 9), 1, 0, "web", epoch, 0.1, func(e *model.Entity) {
+			e.HTTP.Method = "POST"
+			e.Annotations = []model.Annotation{{Key: "items", Value: model.Value{Kind: model.Number, Num: 4}}}
+		})}, ""},
 	}
 	for _, c := range cases {
 		h.s.Offer(c.spans)
