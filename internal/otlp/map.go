@@ -149,9 +149,6 @@ func nest(docs []*doc) {
 	}
 }
 
-// CountSpans returns the number of spans in td.
-func CountSpans(td ptrace.Traces) int { return td.SpanCount() }
-
 func newResourceCtx(r pcommon.Resource) *resourceCtx {
 	rc := &resourceCtx{}
 	rc.attrs.read(r.Attributes())
