@@ -29,7 +29,9 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/server"
+	fluorotrace "github.com/fluoro-dev/fluoro/internal/trace"
 )
 
 // otelProvider is an OpenTelemetry SDK tracer provider for service name,
@@ -339,6 +341,30 @@ func TestMixedXRayAndOTelTrace(t *testing.T) {
 	if inv.HTTP.Response.Status != 200 || !strings.HasSuffix(inv.HTTP.Request.URL, "/stock") {
 		t.Errorf("OTel segment http: %+v", inv.HTTP)
 	}
+	// The trace's graph (what the service map aggregates) has an edge from
+	// the X-Ray SDK service to the OpenTelemetry one, not an inferred node.
+	tid, err := model.ParseTraceID(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans, err := fluorotrace.Load(ctx, s.Store(), tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := fluorotrace.BuildGraph(fluorotrace.Dedupe(spans))
+	var edge bool
+	for _, e := range g.Edges {
+		if e.From.ID.Name == "shop" && e.To.ID.Name == "inventory" && !e.To.Inferred {
+			edge = true
+		}
+	}
+	if !edge {
+		for _, e := range g.Edges {
+			t.Logf("edge %+v -> %+v (inferred %v)", e.From.ID, e.To.ID, e.To.Inferred)
+		}
+		t.Error("the trace graph has no edge shop -> inventory")
+	}
+
 	// The summary names both services: one trace, as the service map will draw it.
 	eventually(t, "the summary lists both services", func() error {
 		out, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
