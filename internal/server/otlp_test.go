@@ -365,6 +365,45 @@ func TestMixedXRayAndOTelTrace(t *testing.T) {
 		t.Error("the trace graph has no edge shop -> inventory")
 	}
 
+	// The service map (GetServiceGraph) has both services as nodes and the
+	// edge between them.
+	eventually(t, "GetServiceGraph joins the X-Ray SDK service and the OTel one", func() error {
+		out, err := client.GetServiceGraph(ctx, &awsxray.GetServiceGraphInput{
+			StartTime: aws.Time(time.Now().Add(-5 * time.Minute)), EndTime: aws.Time(time.Now().Add(time.Minute)),
+		})
+		if err != nil {
+			return err
+		}
+		ids := map[string]int32{} // service nodes by name; the client node also bears the root's name
+		for _, n := range out.Services {
+			if aws.ToString(n.Type) != "client" {
+				ids[aws.ToString(n.Name)] = aws.ToInt32(n.ReferenceId)
+			}
+		}
+		shopID, ok1 := ids["shop"]
+		invID, ok2 := ids["inventory"]
+		if !ok1 || !ok2 {
+			return fmt.Errorf("service graph nodes %v, want shop and inventory", ids)
+		}
+		for _, n := range out.Services {
+			if aws.ToInt32(n.ReferenceId) != shopID {
+				continue
+			}
+			for _, e := range n.Edges {
+				if aws.ToInt32(e.ReferenceId) == invID {
+					return nil
+				}
+			}
+		}
+		var desc []string
+		for _, n := range out.Services {
+			for _, e := range n.Edges {
+				desc = append(desc, fmt.Sprintf("%s(%d) -> %d", aws.ToString(n.Name), aws.ToInt32(n.ReferenceId), aws.ToInt32(e.ReferenceId)))
+			}
+		}
+		return fmt.Errorf("no edge shop -> inventory among nodes %v, edges %v", ids, desc)
+	})
+
 	// The summary names both services: one trace, as the service map will draw it.
 	eventually(t, "the summary lists both services", func() error {
 		out, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
