@@ -283,7 +283,9 @@ func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []*doc) ([]*doc, *
 		if k == "aws.xray.annotations" {
 			continue
 		}
-		if val, ok := annotationValue(v); ok {
+		// X-Ray refuses annotation keys over 500 bytes: such attributes
+		// stay in metadata.
+		if val, ok := annotationValue(v); ok && len(k) <= 500 {
 			d.annotations = append(d.annotations, model.Annotation{Key: annotationKey(k), Value: val})
 			continue
 		}
