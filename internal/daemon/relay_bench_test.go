@@ -60,4 +60,3 @@ func daemonBenchConfig(b *testing.B, endpoint string) daemon.Config {
 	cfg.TelemetryInterval = 0
 	return cfg
 }
-
