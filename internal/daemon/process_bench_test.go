@@ -165,6 +165,34 @@ func blast(addr string, docs [][]byte, rate float64, d time.Duration) (loadStats
 	return loadStats{Documents: sent, Elapsed: time.Since(begin)}, nil
 }
 
+// udpRcvbufErrors is the system's count of UDP datagrams dropped because a
+// socket's receive buffer was full (all sockets: on a busy machine other
+// programs' drops count too).
+func udpRcvbufErrors() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var head []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i, h := range head {
+			if h == "RcvbufErrors" && i < len(f) {
+				n, _ := strconv.ParseInt(f[i], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
 func BenchmarkDaemonProcess(b *testing.B) {
 	fluoro := buildFluoro(b)
 	kinds := []string{"fluoro"}
@@ -244,6 +272,7 @@ func runDaemonLoad(b *testing.B, kind, fluoro string) {
 	}
 	pid := cmd.Process.Pid
 	cpu0 := procCPU(pid)
+	kern0 := udpRcvbufErrors()
 	b.ResetTimer()
 	st, err := blast(addr, benchDocs(b), *benchRate, time.Duration(*benchSeconds)*time.Second)
 	if err != nil {
@@ -266,6 +295,17 @@ func runDaemonLoad(b *testing.B, kind, fluoro string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	b.StopTimer()
+	kern := udpRcvbufErrors() - kern0
+	if kind == "fluoro" {
+		var dropped float64
+		for k, v := range scrapeB("http://" + addr + "/metrics") {
+			if strings.HasPrefix(k, "fluoro_daemon_segments_dropped_total") {
+				dropped += v
+			}
+		}
+		b.ReportMetric(100*dropped/float64(st.Documents), "daemon-drops-%")
+	}
+	b.ReportMetric(100*float64(kern)/float64(st.Documents), "kernel-drops-%")
 	cpu := procCPU(pid) - cpu0
 	hwm := procStatus(pid, "VmHWM")
 	secs := st.Elapsed.Seconds()
