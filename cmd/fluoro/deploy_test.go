@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,8 +63,21 @@ type commandLine struct {
 	env   map[string]string // literal environment values
 }
 
-// ports are the UDP and TCP ports a command line binds.
-type ports struct{ udp, tcp int }
+// ports are the ports a command line binds: its UDP and main TCP port, and
+// all of them as "2000/UDP", "4317/TCP"…, sorted.
+type ports struct {
+	udp, tcp int
+	all      []string
+}
+
+func bound(udp, tcp int, moreTCP ...int) ports {
+	p := ports{udp: udp, tcp: tcp, all: []string{strconv.Itoa(udp) + "/UDP", strconv.Itoa(tcp) + "/TCP"}}
+	for _, m := range moreTCP {
+		p.all = append(p.all, strconv.Itoa(m)+"/TCP")
+	}
+	slices.Sort(p.all)
+	return p
+}
 
 // check parses a command line as the binary would and returns its ports.
 func (c commandLine) check(t *testing.T, serverFlagSet map[string]bool) ports {
@@ -78,7 +92,7 @@ func (c commandLine) check(t *testing.T, serverFlagSet map[string]bool) ports {
 		if err != nil {
 			t.Fatalf("%s: fluoro daemon %q: %v", c.where, c.args[1:], err)
 		}
-		return ports{portOf(t, cfg.UDP), portOf(t, cfg.TCP)}
+		return bound(portOf(t, cfg.UDP), portOf(t, cfg.TCP))
 	case "server":
 		cfg := server.Default()
 		for i := 1; i < len(c.args); i++ {
@@ -97,12 +111,22 @@ func (c commandLine) check(t *testing.T, serverFlagSet map[string]bool) ports {
 				cfg.HTTP = c.args[i]
 			case "data":
 				cfg.Data = c.args[i]
+			case "otlp-grpc":
+				cfg.OTLPGRPC = c.args[i]
+			case "otlp-http":
+				cfg.OTLPHTTP = c.args[i]
 			}
 		}
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("%s: fluoro server %q: %v", c.where, c.args[1:], err)
 		}
-		return ports{portOf(t, cfg.UDP), portOf(t, cfg.HTTP)}
+		var otlp []int
+		for _, a := range []string{cfg.OTLPGRPC, cfg.OTLPHTTP} {
+			if a != "" {
+				otlp = append(otlp, portOf(t, a))
+			}
+		}
+		return bound(portOf(t, cfg.UDP), portOf(t, cfg.HTTP), otlp...)
 	}
 	t.Fatalf("%s: unknown subcommand %q", c.where, c.args[0])
 	return ports{}
@@ -168,8 +192,9 @@ func TestDockerfile(t *testing.T) {
 		t.Fatalf("CMD %s: %v", cmd, err)
 	}
 	p := commandLine{where: "Dockerfile CMD", args: args}.check(t, serverFlags(t))
-	want := []string{strconv.Itoa(p.udp) + "/udp", strconv.Itoa(p.tcp) + "/tcp"}
-	if strings.Join(exposed, " ") != strings.Join(want, " ") {
+	want := strings.ToLower(strings.Join(p.all, " "))
+	slices.Sort(exposed)
+	if strings.Join(exposed, " ") != want {
 		t.Errorf("EXPOSE %v, want %v (the CMD's ports)", exposed, want)
 	}
 	if d := portOf(t, daemon.DefaultAddress); p.udp != d || p.tcp != d {
@@ -317,16 +342,17 @@ func TestKubernetesManifests(t *testing.T) {
 				}
 			}
 			p := commandLine{where: cwhere, args: c.Args, env: env}.check(t, flags)
-			declared := map[string]int{}
+			var declared []string
 			for _, cp := range c.Ports {
-				declared[cp.Protocol] = cp.ContainerPort
+				declared = append(declared, strconv.Itoa(cp.ContainerPort)+"/"+cp.Protocol)
 				w.ports[cp.Name] = strconv.Itoa(cp.ContainerPort) + "/" + cp.Protocol
 				if cp.HostPort != 0 && cp.HostPort != cp.ContainerPort {
 					t.Errorf("%s: hostPort %d differs from containerPort %d", cwhere, cp.HostPort, cp.ContainerPort)
 				}
 			}
-			if declared["UDP"] != p.udp || declared["TCP"] != p.tcp {
-				t.Errorf("%s: declares UDP %d TCP %d, but its command binds UDP %d TCP %d", cwhere, declared["UDP"], declared["TCP"], p.udp, p.tcp)
+			slices.Sort(declared)
+			if !slices.Equal(declared, p.all) {
+				t.Errorf("%s: declares ports %v, but its command binds %v", cwhere, declared, p.all)
 			}
 			// Every path flag must be on a mounted volume.
 			mounts := map[string]bool{}

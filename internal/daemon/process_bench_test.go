@@ -33,6 +33,7 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/demo"
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 var (
@@ -219,8 +220,8 @@ func runDaemonLoad(b *testing.B, kind, fluoro string) {
 		defer srv.Close()
 		endpoint, count = srv.URL, c.docs.Load
 	case "server":
-		cfg := server.Default()
-		cfg.Data, cfg.UDP, cfg.HTTP = b.TempDir(), "127.0.0.1:0", "127.0.0.1:0"
+		cfg := servertest.Config()
+		cfg.Data = b.TempDir()
 		s, err := server.Start(context.Background(), cfg, testLoggerB())
 		if err != nil {
 			b.Fatal(err)

@@ -66,8 +66,17 @@ type Store interface {
 	// summarise again.
 	Pending(ctx context.Context, fn func(model.TraceID) bool) error
 	// DeleteBefore removes spans, summaries and pending marks of traces whose
-	// id carries a start second before epoch.
+	// id carries a start second before epoch, and graph buckets that start
+	// before it.
 	DeleteBefore(ctx context.Context, epoch uint32) error
+	// PutGraphBuckets stores pre-aggregated service-graph buckets, replacing
+	// those with the same Start and Group. Like summaries they are durable
+	// after the next Sync. The Data slices are not retained.
+	PutGraphBuckets(ctx context.Context, buckets []GraphBucket) error
+	// GraphBuckets calls fn with group's buckets whose Start is in
+	// [from, to), in increasing Start, until fn returns false. The bucket
+	// passed to fn is valid only during the call.
+	GraphBuckets(ctx context.Context, group string, from, to uint32, fn func(GraphBucket) bool) error
 	// Sync makes everything written so far durable.
 	Sync() error
 	// Objects is the store's small, durable key-value space for
@@ -77,6 +86,15 @@ type Store interface {
 	Stats() Stats
 	// Close syncs and releases the store. Calls after Close return ErrClosed.
 	Close() error
+}
+
+// GraphBucket is one time bucket of a group's service graph, encoded by
+// package servicegraph (opaque to the store). Group is non-empty and has no
+// NUL byte.
+type GraphBucket struct {
+	Start uint32 // epoch second the bucket begins at
+	Group string
+	Data  []byte
 }
 
 // Stats is a snapshot of an engine's size.

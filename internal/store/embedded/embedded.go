@@ -34,6 +34,7 @@ const (
 	prefixPending = 0x03
 	prefixPosting = 0x04
 	prefixObject  = 0x05
+	prefixGraph   = 0x06 // service-graph buckets (graph.go)
 )
 
 // postingBucket is the time span of one posting list, in seconds: postings
@@ -515,7 +516,7 @@ func (s *Store) DeleteBefore(ctx context.Context, epoch uint32) error {
 	for _, part := range []struct {
 		db       *pebble.DB
 		prefixes []byte
-	}{{s.spans, []byte{prefixSpan}}, {s.index, []byte{prefixSummary, prefixPending, prefixPosting}}} {
+	}{{s.spans, []byte{prefixSpan}}, {s.index, []byte{prefixSummary, prefixPending, prefixPosting, prefixGraph}}} {
 		b := part.db.NewBatch()
 		for _, p := range part.prefixes {
 			end := epochKey(p, epoch)

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T, name string) store.Store) {
 		{"Concurrent", s.concurrent},
 		{"Objects", s.objects},
 		{"ObjectsPersist", s.objectsPersist},
+		{"GraphBuckets", s.graphBuckets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
