@@ -21,6 +21,7 @@ const usage = `fluoro — a self-hosted distributed tracing system, compatible w
 
 Usage:
   fluoro server [flags]          run the server on the embedded store
+  fluoro daemon [flags]          relay X-Ray SDK segments to a server (a drop-in for the X-Ray daemon)
   fluoro demo [flags]            send a realistic demo topology over UDP (also the load generator)
   fluoro traces list [flags]     list trace summaries (GetTraceSummaries)
   fluoro traces get ID [flags]   draw a trace's timeline (BatchGetTraces)
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "server":
 		return runServer(ctx, rest, stdout, stderr)
+	case "daemon":
+		return runDaemon(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
 	case "traces":

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 func runCmd(t *testing.T, args ...string) (string, string, error) {
@@ -25,9 +26,10 @@ func runCmd(t *testing.T, args ...string) (string, string, error) {
 // TestNewcomerFlow is the README's first minute: the demo sends traces over
 // UDP, `traces list` shows them, `traces get` draws one.
 func TestNewcomerFlow(t *testing.T) {
-	cfg := server.Default()
+	cfg := servertest.Config()
 	cfg.Data = t.TempDir()
 	cfg.UDP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Ingest.TraceIdle = 200 * time.Millisecond
 	srv, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -59,6 +59,9 @@ type Config struct {
 	// GetSamplingStatisticSummaries (100 when zero; the SDKs read only the
 	// first page of rules, so it must stay above sampling.MaxRules+1).
 	SamplingPageSize int
+	// Registerer takes the API's own metrics (PutTelemetryRecords); nil
+	// keeps them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Server is the HTTP handler for the API.
@@ -66,6 +69,8 @@ type Server struct {
 	cfg   Config
 	mux   *http.ServeMux
 	ready atomic.Bool
+
+	telemetry *telemetryCounters
 }
 
 // New builds the handler. It answers /healthz with 503 until SetReady.
@@ -95,6 +100,8 @@ func New(cfg Config) *Server {
 		s.serviceGraphOps()
 	}
 	s.registerSampling()
+	s.telemetry = newTelemetryCounters(cfg.Registerer)
+	s.op("/TelemetryRecords", s.putTelemetryRecords)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "UnknownOperationException",
 			Message: fmt.Sprintf("no X-Ray operation at %s %s", r.Method, r.URL.Path)})

@@ -22,11 +22,13 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/ingest"
 	"github.com/fluoro-dev/fluoro/internal/insight"
 	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/otlp/receiver"
 	"github.com/fluoro-dev/fluoro/internal/sampling"
 	"github.com/fluoro-dev/fluoro/internal/servicegraph"
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/store/embedded"
 	"github.com/fluoro-dev/fluoro/internal/tailsample"
+	"github.com/fluoro-dev/fluoro/internal/ui"
 )
 
 // Config is the server's configuration; cmd/fluoro fills it from flags and
@@ -54,6 +56,10 @@ type Config struct {
 	Sampling SamplingConfig `yaml:"sampling"`
 	// TailSampling decides which traces are stored (off by default).
 	TailSampling tailsample.Config `yaml:"tail_sampling"`
+	// OTLPGRPC and OTLPHTTP are the OTLP/gRPC and OTLP/HTTP (/v1/traces)
+	// addresses; empty disables one.
+	OTLPGRPC string `yaml:"otlp_grpc"`
+	OTLPHTTP string `yaml:"otlp_http"`
 }
 
 // SamplingConfig is the YAML form of the sampling.Config settings.
@@ -86,6 +92,8 @@ func Default() Config {
 		UDPBufferBytes: 32 << 20,
 		UDPReaders:     2,
 		CacheBytes:     128 << 20,
+		OTLPGRPC:       "127.0.0.1:4317",
+		OTLPHTTP:       "127.0.0.1:4318",
 		Ingest: IngestConfig{
 			SyncInterval: 500 * time.Millisecond,
 			TraceIdle:    3 * time.Second,
@@ -104,6 +112,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 		return fmt.Errorf("http address %q: %w", c.HTTP, err)
+	}
+	for name, addr := range map[string]string{"otlp_grpc": c.OTLPGRPC, "otlp_http": c.OTLPHTTP} {
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
+			return fmt.Errorf("%s address %q: %w", name, addr, err)
+		}
 	}
 	if c.Retention < time.Hour {
 		return fmt.Errorf("retention %v is shorter than the minimum of 1h", c.Retention)
@@ -127,6 +140,7 @@ type Server struct {
 	graph    *servicegraph.Service
 	tail     *tailsample.Sampler // nil when tail sampling is off
 	udp      *ingest.UDP
+	otlp     *receiver.Receiver
 	http     *http.Server
 	httpLn   net.Listener
 	stopOnce sync.Once
@@ -197,11 +211,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, fmt.Errorf("open sampling rules: %w", err)
 	}
 	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log, ServiceGraph: s.graph,
-		Sampling: samp, Insights: s.insights, Analytics: analytics.NewHandler(s.st, nil, log)})
+		Sampling: samp, Registerer: reg, Insights: s.insights, Analytics: analytics.NewHandler(s.st, nil, log)})
 	if s.tail != nil {
 		s.tail.Start()
 	}
 	if s.udp, err = ingest.ListenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, s.pipe); err != nil {
+		return nil, err
+	}
+	if s.otlp, err = receiver.Start(receiver.Config{GRPC: cfg.OTLPGRPC, HTTP: cfg.OTLPHTTP, Sink: s.pipe, Logger: log}); err != nil {
 		return nil, err
 	}
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
@@ -210,7 +227,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	mux := http.NewServeMux()
 	mux.Handle(tailsample.BoostsPath, tailsample.Handler(s.tail))
 	mux.Handle(tailsample.BoostsPath+"/", tailsample.Handler(s.tail))
-	mux.Handle("/", handler)
+	mux.Handle("/", ui.New(ui.Config{Objects: s.st.Objects(), Next: handler, Logger: log})) // the web console at /, then the API
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.bg.Add(3)
 	go func() {
@@ -235,6 +252,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 // UDPAddr and HTTPAddr are the bound listener addresses.
 func (s *Server) UDPAddr() net.Addr  { return s.udp.Addr() }
 func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
+
+// OTLPGRPCAddr and OTLPHTTPAddr are the bound OTLP addresses, nil when
+// disabled.
+func (s *Server) OTLPGRPCAddr() net.Addr { return s.otlp.GRPCAddr() }
+func (s *Server) OTLPHTTPAddr() net.Addr { return s.otlp.HTTPAddr() }
 
 // Insights is the insight engine, for tests that move its clock and call
 // Tick.
@@ -280,6 +302,9 @@ func (s *Server) closeAll(ctx context.Context) error {
 		close(s.stop)
 		if s.udp != nil {
 			errs = append(errs, s.udp.Close())
+		}
+		if s.otlp != nil {
+			errs = append(errs, s.otlp.Close(ctx))
 		}
 		if s.http != nil {
 			errs = append(errs, s.http.Shutdown(ctx))
