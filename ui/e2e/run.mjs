@@ -232,6 +232,29 @@ test("groups: one created over the API's CreateGroup appears in the map's group 
   await page.getByRole("cell", { name: "e2e-faults" }).waitFor({ state: "detached" });
 });
 
+test("sampling rules: created, edited and deleted over the X-Ray API", async () => {
+  const served = await page.evaluate(async () => (await fetch("/GetSamplingRules", { method: "POST", body: "{}" })).status !== 404);
+  perf.samplingServed = served;
+  if (!served) return; // this server has no sampling API yet
+  await page.goto(base + "/#/sampling");
+  await page.getByRole("button", { name: "New rule" }).click();
+  await page.getByLabel("RuleName").fill("e2e-checkout");
+  await page.getByLabel("Priority").fill("10");
+  await page.getByLabel("FixedRate").fill("0.25");
+  await page.getByLabel("URLPath").fill("/checkout*");
+  await page.getByRole("button", { name: "Save" }).click();
+  const row = page.getByRole("row", { name: /e2e-checkout/ });
+  await row.getByText("25.0%").waitFor();
+  await row.getByRole("button", { name: "Edit" }).click();
+  await page.getByLabel("FixedRate").fill("0.5");
+  await page.getByRole("button", { name: "Save" }).click();
+  await row.getByText("50.0%").waitFor();
+  await shot("sampling");
+  page.once("dialog", (d) => d.accept());
+  await row.getByRole("button", { name: "Delete" }).click();
+  await row.waitFor({ state: "detached" });
+});
+
 test("first render of a 100-node service map (fixture), measured", async () => {
   await page.route("**/ServiceGraph", (r) => { const t = Date.now() / 1000; r.fulfill({ json: serviceGraph(100, t - 3600, t) }); });
   const runs = [];
