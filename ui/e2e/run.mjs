@@ -154,6 +154,7 @@ test("opening a trace shows its waterfall, critical path, map and span details",
 });
 
 test("two traces compare side by side", async () => {
+  if (!page.url().startsWith(base)) await page.goto(base + "/");
   const ids = await page.evaluate(async () => {
     const now = Date.now() / 1000;
     const r = await fetch("/TraceSummaries", { method: "POST", body: JSON.stringify({ StartTime: now - 3600, EndTime: now }) });
@@ -166,6 +167,7 @@ test("two traces compare side by side", async () => {
 });
 
 test("the service map draws nodes; clicking one shows its details and links to its traces", async () => {
+  if (!page.url().startsWith(base)) await page.goto(base + "/");
   const served = await page.evaluate(async () => (await fetch("/ServiceGraph", { method: "POST", body: "{}" })).status !== 404);
   perf.serviceGraphServed = served;
   if (!served) {
@@ -213,6 +215,7 @@ test("clicking an edge of the service map shows the call's details and its edge(
 });
 
 test("groups: one created over the API's CreateGroup appears in the map's group selector", async () => {
+  if (!page.url().startsWith(base)) await page.goto(base + "/");
   const served = await page.evaluate(async () => (await fetch("/Groups", { method: "POST", body: "{}" })).status !== 404);
   if (!served) return; // this server has no groups API yet
   await page.goto(base + "/#/groups");
@@ -233,6 +236,7 @@ test("groups: one created over the API's CreateGroup appears in the map's group 
 });
 
 test("sampling rules: created, edited and deleted over the X-Ray API", async () => {
+  if (!page.url().startsWith(base)) await page.goto(base + "/");
   const served = await page.evaluate(async () => (await fetch("/GetSamplingRules", { method: "POST", body: "{}" })).status !== 404);
   perf.samplingServed = served;
   if (!served) return; // this server has no sampling API yet
@@ -365,6 +369,7 @@ test("dashboards: the examples, then one created, reopened by URL and edited", a
 });
 
 test("analytics shows percentiles, heat map, root causes and a before/after comparison", async () => {
+  if (!page.url().startsWith(base)) await page.goto(base + "/");
   const server = await page.evaluate(async () => (await fetch("/api/analytics/rootcauses?since=1m&limit=1")).status !== 404);
   perf.analyticsServed = server;
   await page.goto(base + "/#/analytics?range=1h");
