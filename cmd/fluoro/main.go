@@ -21,10 +21,13 @@ const usage = `fluoro — a self-hosted distributed tracing system, compatible w
 
 Usage:
   fluoro server [flags]          run the server on the embedded store
+  fluoro daemon [flags]          relay X-Ray SDK segments to a server (a drop-in for the X-Ray daemon)
   fluoro demo [flags]            send a realistic demo topology over UDP (also the load generator)
   fluoro traces list [flags]     list trace summaries (GetTraceSummaries)
   fluoro traces get ID [flags]   draw a trace's timeline (BatchGetTraces)
+  fluoro analytics VERB [flags]  latency percentiles, root causes, exceptions, SQL… (docs/analytics.md)
   fluoro map [--since 1h]        print the service map: nodes, edges, rates, errors, p99 (GetServiceGraph)
+  fluoro sampling boost|boosts|unboost   temporary tail-sampling rate boosts
   fluoro version                 print the version
   fluoro help                    print this help
 
@@ -52,12 +55,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "server":
 		return runServer(ctx, rest, stdout, stderr)
+	case "daemon":
+		return runDaemon(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
 	case "traces":
 		return runTraces(ctx, rest, stdout, stderr)
+	case "analytics":
+		return runAnalytics(ctx, rest, stdout, stderr)
 	case "map":
 		return runMap(ctx, rest, stdout, stderr)
+	case "sampling":
+		return runSampling(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "fluoro", version)
 		return nil

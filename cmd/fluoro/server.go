@@ -23,6 +23,8 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 	data := fs.String("data", cfg.Data, "directory of the embedded store")
 	udp := fs.String("udp", cfg.UDP, "X-Ray daemon protocol (UDP) address")
 	httpAddr := fs.String("http", cfg.HTTP, "X-Ray API, /healthz and /metrics (TCP) address")
+	otlpGRPC := fs.String("otlp-grpc", cfg.OTLPGRPC, "OTLP/gRPC address (empty: off)")
+	otlpHTTP := fs.String("otlp-http", cfg.OTLPHTTP, "OTLP/HTTP address, path /v1/traces (empty: off)")
 	retention := fs.Duration("retention", cfg.Retention, "how long traces are kept")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	memLimit := fs.Int64("memory-limit", 600<<20, "soft limit on the Go heap in bytes, so memory stays bounded under load (0: none)")
@@ -47,6 +49,10 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 			cfg.HTTP = *httpAddr
 		case "retention":
 			cfg.Retention = *retention
+		case "otlp-grpc":
+			cfg.OTLPGRPC = *otlpGRPC
+		case "otlp-http":
+			cfg.OTLPHTTP = *otlpHTTP
 		}
 	})
 	var level slog.Level

@@ -20,7 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fluoro-dev/fluoro/internal/insight"
 	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/sampling"
 	"github.com/fluoro-dev/fluoro/internal/servicegraph"
 	"github.com/fluoro-dev/fluoro/internal/store"
 )
@@ -42,9 +44,24 @@ type Config struct {
 	Now func() time.Time
 	// MaxBodyBytes bounds a request body (32 MiB when zero).
 	MaxBodyBytes int64
+	// Insights, when set, serves GetInsightSummaries, GetInsight,
+	// GetInsightEvents and GetInsightImpactGraph.
+	Insights *insight.Engine
+	// Analytics, when set, serves /api/analytics/ (see internal/analytics).
+	Analytics http.Handler
 	// ServiceGraph, when set, serves the service map and groups
 	// (servicegraph.go).
 	ServiceGraph *servicegraph.Service
+	// Sampling serves the sampling rules and targets (sampling.go); the
+	// sampling operations answer UnknownOperationException when nil.
+	Sampling *sampling.Service
+	// SamplingPageSize is the page size of GetSamplingRules and
+	// GetSamplingStatisticSummaries (100 when zero; the SDKs read only the
+	// first page of rules, so it must stay above sampling.MaxRules+1).
+	SamplingPageSize int
+	// Registerer takes the API's own metrics (PutTelemetryRecords); nil
+	// keeps them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Server is the HTTP handler for the API.
@@ -52,6 +69,8 @@ type Server struct {
 	cfg   Config
 	mux   *http.ServeMux
 	ready atomic.Bool
+
+	telemetry *telemetryCounters
 }
 
 // New builds the handler. It answers /healthz with 503 until SetReady.
@@ -73,9 +92,16 @@ func New(cfg Config) *Server {
 	s.op("/TraceSegments", s.putTraceSegments)
 	s.op("/Traces", s.batchGetTraces)
 	s.op("/TraceSummaries", s.getTraceSummaries)
+	s.insightOps()
+	if cfg.Analytics != nil {
+		s.mux.Handle("/api/analytics/", cfg.Analytics)
+	}
 	if cfg.ServiceGraph != nil {
 		s.serviceGraphOps()
 	}
+	s.registerSampling()
+	s.telemetry = newTelemetryCounters(cfg.Registerer)
+	s.op("/TelemetryRecords", s.putTelemetryRecords)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "UnknownOperationException",
 			Message: fmt.Sprintf("no X-Ray operation at %s %s", r.Method, r.URL.Path)})

@@ -34,8 +34,9 @@ type aggShard struct {
 }
 
 type liveTrace struct {
-	spans []*model.Span
-	last  time.Time
+	spans  []*model.Span
+	last   time.Time
+	policy string // the tail-sampling policy that kept the trace, if any
 }
 
 func newAggregator(st store.Store, idle time.Duration, maxLive int, now func() time.Time) *aggregator {
@@ -47,9 +48,10 @@ func newAggregator(st store.Store, idle time.Duration, maxLive int, now func() t
 	return a
 }
 
-// add records spans that were just stored. Doc fields are dropped: the
-// aggregator keeps only decoded fields.
-func (a *aggregator) add(spans []model.Span) {
+// add records spans that were just stored, kept by the tail-sampling policy
+// named (or ""). Doc fields are dropped: the aggregator keeps only decoded
+// fields.
+func (a *aggregator) add(spans []model.Span, policy string) {
 	now := a.now()
 	for i := range spans {
 		sp := spans[i]
@@ -63,6 +65,9 @@ func (a *aggregator) add(spans []model.Span) {
 		}
 		lt.spans = append(lt.spans, &sp)
 		lt.last = now
+		if policy != "" {
+			lt.policy = policy
+		}
 		sh.mu.Unlock()
 	}
 }
@@ -121,7 +126,7 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 		n := min(batch, len(out))
 		sums, traces = sums[:0], traces[:0]
 		for _, d := range out[:n] {
-			sum, spans, err := a.summarize(ctx, d.id, d.lt.spans, d.lt.last)
+			sum, spans, err := a.summarize(ctx, d.id, d.lt.spans, d.lt.last, d.lt.policy)
 			if err != nil {
 				return err
 			}
@@ -143,7 +148,9 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 // summarize computes the summary of a completed trace. If the trace was
 // summarised before (spans arrived after it completed), the summary is
 // rebuilt from every stored span. It also returns the deduplicated spans.
-func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*model.Span, last time.Time) (model.Summary, []*model.Span, error) {
+// policy is recorded as SampledBy; when it is empty, a previous summary's
+// SampledBy is kept.
+func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*model.Span, last time.Time, policy string) (model.Summary, []*model.Span, error) {
 	prev, seen, err := a.st.Summary(ctx, id)
 	if err != nil {
 		return model.Summary{}, nil, err
@@ -157,8 +164,12 @@ func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*m
 	sum := trace.Summarize(spans)
 	sum.TraceID = id
 	sum.Updated = float64(last.UnixNano()) / 1e9
+	sum.SampledBy = policy
 	if seen {
 		sum.Revision = prev.Revision + 1
+		if policy == "" {
+			sum.SampledBy = prev.SampledBy
+		}
 	}
 	return sum, spans, nil
 }
@@ -183,7 +194,7 @@ func (a *aggregator) recover(ctx context.Context) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			sum, spans, err := a.summarize(ctx, id, spans, now)
+			sum, spans, err := a.summarize(ctx, id, spans, now, "")
 			if err != nil {
 				return 0, err
 			}

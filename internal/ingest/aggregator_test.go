@@ -57,7 +57,7 @@ func TestAggregatorSummarisesIdleTraces(t *testing.T) {
 	a := newAggregator(st, 3*time.Second, 0, clock.now)
 	tid := model.TraceID{0x65, 0x53, 0xf1, 0x00, 1}
 
-	a.add(spansOf(t, st, segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, `,"fault":true`)))
+	a.add(spansOf(t, st, segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, `,"fault":true`)), "error")
 	clock.advance(2 * time.Second)
 	if err := a.flush(ctx, false); err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestAggregatorSummarisesIdleTraces(t *testing.T) {
 	if _, ok, _ := st.Summary(ctx, tid); ok {
 		t.Fatalf("summary written after 2s; the trace is idle only after 3s")
 	}
-	a.add(spansOf(t, st, segment(tid, "b000000000000001", "a000000000000001", 1_700_000_000.1, 1_700_000_000.5, "")))
+	a.add(spansOf(t, st, segment(tid, "b000000000000001", "a000000000000001", 1_700_000_000.1, 1_700_000_000.5, "")), "")
 	clock.advance(2 * time.Second)
 	a.flush(ctx, false)
 	if _, ok, _ := st.Summary(ctx, tid); ok {
@@ -77,17 +77,17 @@ func TestAggregatorSummarisesIdleTraces(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("no summary 3s after the last span: %v", err)
 	}
-	if sum.Spans != 2 || !sum.HasFault || sum.Revision != 0 || a.liveCount() != 0 {
-		t.Errorf("summary spans=%d fault=%v revision=%d live=%d; want 2, true, 0, 0", sum.Spans, sum.HasFault, sum.Revision, a.liveCount())
+	if sum.Spans != 2 || !sum.HasFault || sum.Revision != 0 || a.liveCount() != 0 || sum.SampledBy != "error" {
+		t.Errorf("summary spans=%d fault=%v revision=%d live=%d sampled by %q; want 2, true, 0, 0, error", sum.Spans, sum.HasFault, sum.Revision, a.liveCount(), sum.SampledBy)
 	}
 
 	// A late span reopens the trace: the summary is rebuilt from the store.
-	a.add(spansOf(t, st, segment(tid, "c000000000000001", "a000000000000001", 1_700_000_000.2, 1_700_000_002, "")))
+	a.add(spansOf(t, st, segment(tid, "c000000000000001", "a000000000000001", 1_700_000_000.2, 1_700_000_002, "")), "")
 	clock.advance(3 * time.Second)
 	a.flush(ctx, false)
 	sum, _, _ = st.Summary(ctx, tid)
-	if sum.Spans != 3 || sum.Revision != 1 || sum.End != 1_700_000_002 {
-		t.Errorf("after a late span: spans=%d revision=%d end=%v; want 3, 1, 1700000002", sum.Spans, sum.Revision, sum.End)
+	if sum.Spans != 3 || sum.Revision != 1 || sum.End != 1_700_000_002 || sum.SampledBy != "error" {
+		t.Errorf("after a late span: spans=%d revision=%d end=%v sampled by %q; want 3, 1, 1700000002, error", sum.Spans, sum.Revision, sum.End, sum.SampledBy)
 	}
 	var pending int
 	st.Pending(ctx, func(model.TraceID) bool { pending++; return true })
@@ -105,7 +105,7 @@ func TestAggregatorCapsLiveTraces(t *testing.T) {
 	a.forced = func(n int) { forced += n }
 	for i := range 25 {
 		tid := model.TraceID{0x65, 0x53, 0xf1, 0x00, byte(i)}
-		a.add(spansOf(t, st, segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, "")))
+		a.add(spansOf(t, st, segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, "")), "")
 		clock.advance(time.Millisecond)
 	}
 	if err := a.flush(ctx, false); err != nil {
@@ -158,14 +158,14 @@ func TestAggregatorReportsCompletedTraces(t *testing.T) {
 	}
 	tid := model.TraceID{0x65, 0x53, 0xf1, 0x00, 2}
 	root := segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, "")
-	a.add(spansOf(t, st, root))
-	a.add(spansOf(t, st, root)) // a duplicate is reported once
-	a.add(spansOf(t, st, segment(tid, "b000000000000001", "a000000000000001", 1_700_000_000.1, 1_700_000_000.5, "")))
+	a.add(spansOf(t, st, root), "")
+	a.add(spansOf(t, st, root), "") // a duplicate is reported once
+	a.add(spansOf(t, st, segment(tid, "b000000000000001", "a000000000000001", 1_700_000_000.1, 1_700_000_000.5, "")), "")
 	clock.advance(3 * time.Second)
 	if err := a.flush(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	a.add(spansOf(t, st, segment(tid, "c000000000000001", "a000000000000001", 1_700_000_000.2, 1_700_000_000.6, "")))
+	a.add(spansOf(t, st, segment(tid, "c000000000000001", "a000000000000001", 1_700_000_000.2, 1_700_000_000.6, "")), "")
 	clock.advance(3 * time.Second)
 	if err := a.flush(ctx, false); err != nil {
 		t.Fatal(err)

@@ -46,6 +46,10 @@ type Config struct {
 	// be nil. It runs on the pipeline's flush goroutine, so it must be quick;
 	// neither argument may be retained after it returns.
 	OnComplete func(ctx context.Context, sum *model.Summary, spans []*model.Span)
+	// Sampler, when set, takes every decoded span in place of the store
+	// (tail sampling): it writes the spans of the traces it keeps back
+	// through Pipeline.Write.
+	Sampler    Sampler
 	Now        func() time.Time
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -77,6 +81,16 @@ func (c *Config) setDefaults() {
 	if c.Registerer == nil {
 		c.Registerer = prometheus.NewRegistry()
 	}
+}
+
+// Sampler decides which traces are stored (internal/tailsample).
+type Sampler interface {
+	// Offer takes decoded spans. It must copy what it keeps of the slice,
+	// which the caller reuses; the spans' Doc bytes are not modified later.
+	Offer(spans []model.Span)
+	// Close is called once, after the last Offer: it must decide and write
+	// everything it still holds before returning.
+	Close(ctx context.Context) error
 }
 
 // Pipeline is the path from listeners to the store. Its methods are safe for
@@ -269,16 +283,29 @@ func (p *Pipeline) work() {
 		if len(spans) == 0 {
 			continue
 		}
-		if err := p.st.Append(context.Background(), spans); err != nil {
-			p.storeErrs.Inc()
-			p.cfg.Logger.Error("store spans", "spans", len(spans), "err", err)
-			continue
+		if p.cfg.Sampler != nil {
+			p.cfg.Sampler.Offer(spans)
+		} else {
+			p.Write(context.Background(), "", spans)
 		}
-		p.dirty.Store(true)
-		p.stored.Add(float64(len(spans)))
-		p.agg.add(spans)
 		clear(spans) // release documents for the garbage collector
 	}
+}
+
+// Write stores spans and hands them to the summary aggregator. policy names
+// the tail-sampling policy that kept their traces (recorded in the traces'
+// summaries as SampledBy), or is empty. It is the Sampler's sink; the error
+// is also logged and counted.
+func (p *Pipeline) Write(ctx context.Context, policy string, spans []model.Span) error {
+	if err := p.st.Append(ctx, spans); err != nil {
+		p.storeErrs.Inc()
+		p.cfg.Logger.Error("store spans", "spans", len(spans), "err", err)
+		return err
+	}
+	p.dirty.Store(true)
+	p.stored.Add(float64(len(spans)))
+	p.agg.add(spans, policy)
+	return nil
 }
 
 // Close stops accepting documents, writes everything queued, summarises every
@@ -292,11 +319,15 @@ func (p *Pipeline) Close(ctx context.Context) error {
 	p.closed = true
 	p.q.close()
 	p.wg.Wait()
+	var serr error
+	if p.cfg.Sampler != nil {
+		serr = p.cfg.Sampler.Close(ctx)
+	}
 	close(p.stopBg)
 	p.bg.Wait()
 	err := p.agg.flush(ctx, true)
 	if serr := p.st.Sync(); err == nil {
 		err = serr
 	}
-	return err
+	return errors.Join(serr, err)
 }

@@ -46,6 +46,11 @@ type Summary struct {
 	Spans int
 	// Updated is when the last document of the trace arrived (epoch seconds).
 	Updated float64
+	// SampledBy names the tail-sampling policy that kept the trace
+	// ("error", "latency", "filter:NAME", "rate", "boost"; see
+	// docs/tail-sampling.md). It is empty when the trace was stored without
+	// tail sampling.
+	SampledBy string
 }
 
 // Duration is End minus Start.

@@ -2,8 +2,10 @@
 // (xray-protocol.md §5): sampling rules and their validation, wildcard
 // matching of requests against rules, and the server side of
 // GetSamplingTargets, which splits each rule's reservoir between the
-// clients that report statistics for it. It does no I/O: callers own
-// persistence and the HTTP surface.
+// clients that report statistics for it (rule.go, match.go, targets.go, all
+// pure), and the Service that persists rules in store.Objects and keeps
+// quotas and statistics in memory (service.go). The HTTP surface is
+// internal/api's.
 package sampling
 
 import (

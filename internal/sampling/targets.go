@@ -92,10 +92,13 @@ func (c TargetsConfig) Validate() error {
 //     min(ceil(demand), floor(R/N)) for N active clients, and the remainder is
 //     split in proportion to each client's unmet demand, whole units going by
 //     largest fractional part. Shares never exceed R in sum.
-//  3. The fleet invariant: a client keeps using a quota until its TTL passes,
-//     so the quotas held at any instant, not only those computed now, must sum
-//     to at most R. The client is granted min(share, R − Σ unexpired quotas of
-//     the other clients); its own previous quota is replaced. A client joining
+//  3. The fleet invariant: the fleet samples at most R requests in any epoch
+//     second. A client keeps using a quota until its TTL passes, so the quotas
+//     held now, not only those computed now, count; and SDKs count what they
+//     took per second across a quota change, so a quota replaced during this
+//     second still counts until the second ends. The client is granted
+//     min(share, R − Σ held(other)), where held(o) is the larger of o's
+//     unexpired quota and the quota o was replaced from this second. A client joining
 //     a busy rule may get less than its share (even 0, falling back to the
 //     FixedRate) until the others' next polls shrink their quotas; shares
 //     converge within about one interval.
@@ -126,6 +129,8 @@ type client struct {
 	seen     time.Time // server time of the last report
 	quota    int       // last quota granted
 	heldTill time.Time // the quota counts against the reservoir before this instant
+	prev     int       // the quota replaced by the last grant, if it was held then
+	prevTill time.Time // prev counts against the reservoir before this instant (the end of that second)
 }
 
 // NewTargets returns an empty Targets.
@@ -228,13 +233,14 @@ func (t *Targets) grant(rule *Rule, s Statistics, now time.Time) Target {
 
 	room := rule.ReservoirSize
 	for id, o := range clients {
-		if id != s.ClientID && now.Before(o.heldTill) {
-			room -= o.quota
+		if id != s.ClientID {
+			room -= o.held(now)
 		}
 	}
 	quota := max(min(share, room), 0)
 
 	ttl := now.Add(t.ttl).Truncate(time.Second)
+	c.prev, c.prevTill = c.held(now), now.Truncate(time.Second).Add(time.Second)
 	c.quota = quota
 	c.heldTill = ttl.Add(heldSlack)
 	return Target{
@@ -244,6 +250,18 @@ func (t *Targets) grant(rule *Rule, s Statistics, now time.Time) Target {
 		ReservoirQuotaTTL: ttl,
 		Interval:          Interval,
 	}
+}
+
+// held is how much of the reservoir c may use in the current second.
+func (c *client) held(now time.Time) int {
+	h := 0
+	if now.Before(c.heldTill) {
+		h = c.quota
+	}
+	if now.Before(c.prevTill) {
+		h = max(h, c.prev)
+	}
+	return h
 }
 
 // shares splits reservoir between the active clients (step 2 of the
@@ -307,7 +325,16 @@ func shares(reservoir int, clients map[string]*client, active []string) map[stri
 		given += whole
 		fracs = append(fracs, frac{id, exact - float64(whole)})
 	}
-	sort.SliceStable(fracs, func(i, j int) bool { return fracs[i].f > fracs[j].f })
+	// Ties go to clients that already hold a quota, so equal clients keep
+	// their units instead of trading them every poll: the Node SDK ignores a
+	// ReservoirQuota of 0 and keeps using its previous quota, so taking a
+	// client's last unit away is the one change it does not follow.
+	sort.SliceStable(fracs, func(i, j int) bool {
+		if fracs[i].f != fracs[j].f {
+			return fracs[i].f > fracs[j].f
+		}
+		return clients[fracs[i].id].quota > clients[fracs[j].id].quota
+	})
 	for i := 0; given < left && i < len(fracs); i++ {
 		out[fracs[i].id]++
 		given++

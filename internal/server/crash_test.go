@@ -62,7 +62,7 @@ func startProcess(t *testing.T, dir string, port int) *process {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	p := &process{http: addr, udp: addr, stderr: &bytes.Buffer{}, mu: &sync.Mutex{}, waitDone: make(chan struct{})}
-	p.cmd = exec.Command(bin, "server", "--data", dir, "--udp", addr, "--http", addr)
+	p.cmd = exec.Command(bin, "server", "--data", dir, "--udp", addr, "--http", addr, "--otlp-grpc", "", "--otlp-http", "")
 	pr, pw := io.Pipe()
 	p.cmd.Stderr = pw
 	go func() {

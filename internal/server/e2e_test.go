@@ -30,6 +30,7 @@ func startServer(t *testing.T, dir string) *server.Server {
 	cfg.Data = dir
 	cfg.UDP = "127.0.0.1:0"
 	cfg.HTTP = "127.0.0.1:0"
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Ingest.TraceIdle = 200 * time.Millisecond
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

@@ -17,11 +17,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/fluoro-dev/fluoro/internal/analytics"
 	"github.com/fluoro-dev/fluoro/internal/api"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
+	"github.com/fluoro-dev/fluoro/internal/insight"
+	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/otlp/receiver"
+	"github.com/fluoro-dev/fluoro/internal/sampling"
 	"github.com/fluoro-dev/fluoro/internal/servicegraph"
 	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/store/embedded"
+	"github.com/fluoro-dev/fluoro/internal/tailsample"
 	"github.com/fluoro-dev/fluoro/internal/ui"
 )
 
@@ -44,6 +50,25 @@ type Config struct {
 	CacheBytes int64 `yaml:"cache_bytes"`
 	// Ingest tunes the pipeline (queue bounds, fsync interval, summary delay).
 	Ingest IngestConfig `yaml:"ingest"`
+	// Now is the insights' clock (time.Now when nil); tests move it.
+	Now func() time.Time `yaml:"-"`
+	// Sampling configures centralized sampling rules and targets.
+	Sampling SamplingConfig `yaml:"sampling"`
+	// TailSampling decides which traces are stored (off by default).
+	TailSampling tailsample.Config `yaml:"tail_sampling"`
+	// OTLPGRPC and OTLPHTTP are the OTLP/gRPC and OTLP/HTTP (/v1/traces)
+	// addresses; empty disables one.
+	OTLPGRPC string `yaml:"otlp_grpc"`
+	OTLPHTTP string `yaml:"otlp_http"`
+}
+
+// SamplingConfig is the YAML form of the sampling.Config settings.
+type SamplingConfig struct {
+	// Region and Account appear in rule ARNs (us-east-1, 000000000000).
+	Region  string `yaml:"region"`
+	Account string `yaml:"account"`
+	// QuotaTTL is how long a granted reservoir quota lasts (1m; at least 20s).
+	QuotaTTL time.Duration `yaml:"quota_ttl"`
 }
 
 // IngestConfig is the YAML form of ingest.Config.
@@ -67,10 +92,13 @@ func Default() Config {
 		UDPBufferBytes: 32 << 20,
 		UDPReaders:     2,
 		CacheBytes:     128 << 20,
+		OTLPGRPC:       "127.0.0.1:4317",
+		OTLPHTTP:       "127.0.0.1:4318",
 		Ingest: IngestConfig{
 			SyncInterval: 500 * time.Millisecond,
 			TraceIdle:    3 * time.Second,
 		},
+		TailSampling: tailsample.Default(),
 	}
 }
 
@@ -85,11 +113,19 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 		return fmt.Errorf("http address %q: %w", c.HTTP, err)
 	}
+	for name, addr := range map[string]string{"otlp_grpc": c.OTLPGRPC, "otlp_http": c.OTLPHTTP} {
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
+			return fmt.Errorf("%s address %q: %w", name, addr, err)
+		}
+	}
 	if c.Retention < time.Hour {
 		return fmt.Errorf("retention %v is shorter than the minimum of 1h", c.Retention)
 	}
 	if c.Ingest.SyncInterval > time.Second {
 		return fmt.Errorf("ingest sync_interval %v is longer than 1s, the documented bound on what a crash loses", c.Ingest.SyncInterval)
+	}
+	if err := c.TailSampling.Validate(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -99,9 +135,12 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	st       *embedded.Store
+	insights *insight.Engine
 	pipe     *ingest.Pipeline
 	graph    *servicegraph.Service
+	tail     *tailsample.Sampler // nil when tail sampling is off
 	udp      *ingest.UDP
+	otlp     *receiver.Receiver
 	http     *http.Server
 	httpLn   net.Listener
 	stopOnce sync.Once
@@ -134,15 +173,31 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fluoro_store_disk_bytes", Help: "Bytes the store uses on disk."},
 			func() float64 { return float64(s.st.Stats().DiskBytes) }))
+	if s.insights, err = insight.New(ctx, insight.Config{Objects: s.st.Objects(), Now: cfg.Now, Logger: log}); err != nil {
+		return nil, err
+	}
 	if s.graph, err = servicegraph.New(ctx, servicegraph.Config{Store: s.st, FlushInterval: cfg.Ingest.SyncInterval, Logger: log}); err != nil {
 		return nil, err
 	}
-	s.pipe, err = ingest.New(s.st, ingest.Config{
+	icfg := ingest.Config{
 		QueueItems: cfg.Ingest.QueueItems, QueueBytes: cfg.Ingest.QueueBytes, Workers: cfg.Ingest.Workers,
 		SyncInterval: cfg.Ingest.SyncInterval, TraceIdle: cfg.Ingest.TraceIdle, MaxLiveTraces: cfg.Ingest.MaxLiveTraces,
-		Logger: log, Registerer: reg, OnComplete: s.graph.OnComplete,
-	})
-	if err != nil {
+		Logger: log, Registerer: reg,
+		OnComplete: func(ctx context.Context, sum *model.Summary, spans []*model.Span) {
+			s.graph.OnComplete(ctx, sum, spans)
+			s.insights.Observe(ctx, sum, spans)
+		},
+	}
+	if cfg.TailSampling.Enabled {
+		sink := tailsample.SinkFunc(func(ctx context.Context, policy string, spans []model.Span) error {
+			return s.pipe.Write(ctx, policy, spans)
+		})
+		if s.tail, err = tailsample.New(ctx, cfg.TailSampling, sink, tailsample.Options{Objects: s.st.Objects(), Logger: log, Registerer: reg}); err != nil {
+			return nil, err
+		}
+		icfg.Sampler = s.tail
+	}
+	if s.pipe, err = ingest.New(s.st, icfg); err != nil {
 		return nil, err
 	}
 	s.expire(ctx)
@@ -150,16 +205,37 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, err
 	}
 	s.graph.Start()
-	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log, ServiceGraph: s.graph})
+	samp, err := sampling.Open(ctx, sampling.Config{Objects: s.st.Objects(), Region: cfg.Sampling.Region,
+		Account: cfg.Sampling.Account, QuotaTTL: cfg.Sampling.QuotaTTL})
+	if err != nil {
+		return nil, fmt.Errorf("open sampling rules: %w", err)
+	}
+	handler := api.New(api.Config{Store: s.st, Ingest: s.pipe, Gatherer: reg, Logger: log, ServiceGraph: s.graph,
+		Sampling: samp, Registerer: reg, Insights: s.insights, Analytics: analytics.NewHandler(s.st, nil, log)})
+	if s.tail != nil {
+		s.tail.Start()
+	}
 	if s.udp, err = ingest.ListenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, s.pipe); err != nil {
+		return nil, err
+	}
+	if s.otlp, err = receiver.Start(receiver.Config{GRPC: cfg.OTLPGRPC, HTTP: cfg.OTLPHTTP, Sink: s.pipe, Logger: log}); err != nil {
 		return nil, err
 	}
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
 	}
-	console := ui.New(ui.Config{Objects: s.st.Objects(), Next: handler, Logger: log}) // the web console at /, then the API
-	s.http = &http.Server{Handler: console, ReadHeaderTimeout: 10 * time.Second}
-	s.bg.Add(2)
+	mux := http.NewServeMux()
+	mux.Handle(tailsample.BoostsPath, tailsample.Handler(s.tail))
+	mux.Handle(tailsample.BoostsPath+"/", tailsample.Handler(s.tail))
+	mux.Handle("/", ui.New(ui.Config{Objects: s.st.Objects(), Next: handler, Logger: log})) // the web console at /, then the API
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.bg.Add(3)
+	go func() {
+		defer s.bg.Done()
+		ictx, cancel := context.WithCancel(context.Background())
+		go func() { <-s.stop; cancel() }()
+		s.insights.Run(ictx, 10*time.Second)
+	}()
 	go func() {
 		defer s.bg.Done()
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -176,6 +252,15 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 // UDPAddr and HTTPAddr are the bound listener addresses.
 func (s *Server) UDPAddr() net.Addr  { return s.udp.Addr() }
 func (s *Server) HTTPAddr() net.Addr { return s.httpLn.Addr() }
+
+// OTLPGRPCAddr and OTLPHTTPAddr are the bound OTLP addresses, nil when
+// disabled.
+func (s *Server) OTLPGRPCAddr() net.Addr { return s.otlp.GRPCAddr() }
+func (s *Server) OTLPHTTPAddr() net.Addr { return s.otlp.HTTPAddr() }
+
+// Insights is the insight engine, for tests that move its clock and call
+// Tick.
+func (s *Server) Insights() *insight.Engine { return s.insights }
 
 // Store is the server's store, for tests.
 func (s *Server) Store() store.Store { return s.st }
@@ -217,6 +302,9 @@ func (s *Server) closeAll(ctx context.Context) error {
 		close(s.stop)
 		if s.udp != nil {
 			errs = append(errs, s.udp.Close())
+		}
+		if s.otlp != nil {
+			errs = append(errs, s.otlp.Close(ctx))
 		}
 		if s.http != nil {
 			errs = append(errs, s.http.Shutdown(ctx))

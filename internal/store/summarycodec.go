@@ -121,6 +121,8 @@ func AppendSummary(dst []byte, s *model.Summary) []byte {
 			}
 		}
 	}
+	// SampledBy came after root causes: an encoding that ends here has none.
+	dst = appendStrings(dst, s.SampledBy)
 	return dst
 }
 
@@ -250,6 +252,9 @@ func decodeSummary(d decoder, id model.TraceID, s *model.Summary) error {
 		for _, kind := range []*[]model.RootCause{&s.FaultRootCauses, &s.ErrorRootCauses, &s.ResponseTimeRootCauses} {
 			*kind = d.rootCauses()
 		}
+	}
+	if len(d.b) > 0 && d.err == nil {
+		s.SampledBy = d.str()
 	}
 	return d.err
 }

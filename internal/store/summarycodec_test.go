@@ -49,6 +49,7 @@ func codecCases() map[string]model.Summary {
 			Users:      []model.SummaryUser{{Name: "u", Services: []model.ServiceID{dup, dup}}},
 		},
 		"flags one by one": {TraceID: codecID, HasThrottle: true, HTTP: model.HTTP{Method: "GET"}},
+		"sampled by":       {TraceID: codecID, HasFault: true, SampledBy: "filter:vip"},
 	}
 }
 
@@ -110,18 +111,26 @@ func TestDecodeSummaryErrors(t *testing.T) {
 	check("version 2", append([]byte{2}, valid[1:]...))
 	// Every proper prefix of a valid encoding is short of some field, except
 	// the one that ends where encodings ended before root causes were added
-	// (three zero counts follow when a summary has none).
+	// (three zero counts follow when a summary has none), and the one that
+	// ends where encodings ended before SampledBy was added.
+	full.SampledBy = "rate"
+	valid = store.AppendSummary(nil, &full)
+	beforeSampledBy := len(valid) - 1 - len(full.SampledBy)
 	noCauses := full
 	noCauses.FaultRootCauses, noCauses.ErrorRootCauses, noCauses.ResponseTimeRootCauses = nil, nil, nil
-	legacy := len(store.AppendSummary(nil, &noCauses)) - 3
+	noCauses.SampledBy = ""
+	legacy := len(store.AppendSummary(nil, &noCauses)) - 4
 	for n := range len(valid) {
-		if n != legacy {
+		if n != legacy && n != beforeSampledBy {
 			check("truncated", valid[:n])
 		}
 	}
 	var old model.Summary
 	if err := store.DecodeSummary(codecID, valid[:legacy], &old); err != nil || old.FaultRootCauses != nil {
 		t.Errorf("an encoding without root causes: %v, root causes %v", err, old.FaultRootCauses)
+	}
+	if err := store.DecodeSummary(codecID, valid[:beforeSampledBy], &old); err != nil || old.SampledBy != "" || old.FaultRootCauses == nil {
+		t.Errorf("an encoding without SampledBy: %v, SampledBy %q", err, old.SampledBy)
 	}
 	// A service index past Services: one service, an entry point of index 1.
 	one := model.Summary{Services: []model.ServiceID{{Name: "a"}}, EntryPoint: &model.ServiceID{Name: "a"}}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fluoro-dev/fluoro/internal/daemon"
+)
+
+// runDaemon is `fluoro daemon`: the X-Ray daemon's flags where it has them
+// (-b, -t, -c, -l, -a; -o and -n are accepted and ignored), and
+// AWS_XRAY_DAEMON_ADDRESS as the SDKs read it.
+func runDaemon(ctx context.Context, args []string, _, stderr io.Writer) error {
+	cfg, memLimit, logLevel, err := daemonConfig(args, os.LookupEnv, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("log level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if memLimit > 0 {
+		debug.SetMemoryLimit(memLimit)
+	}
+	d, err := daemon.Start(cfg, log, version)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down: sending or spooling everything read")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Shutdown(stopCtx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+// daemonConfig builds the configuration: defaults, then the YAML file, then
+// AWS_XRAY_DAEMON_ADDRESS, AWS_HOSTNAME and AWS_INSTANCE_ID, then flags.
+func daemonConfig(args []string, env func(string) (string, bool), stderr io.Writer) (cfg daemon.Config, memLimit int64, logLevel string, err error) {
+	cfg = daemon.Default()
+	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var configPath, udp, tcp string
+	for _, n := range []string{"c", "config"} {
+		fs.StringVar(&configPath, n, "", "YAML configuration file; the environment and flags override it")
+	}
+	for _, n := range []string{"b", "bind"} {
+		fs.StringVar(&udp, n, cfg.UDP, "UDP address for segments (X-Ray daemon protocol); AWS_XRAY_DAEMON_ADDRESS also sets it")
+	}
+	for _, n := range []string{"t", "bind-tcp"} {
+		fs.StringVar(&tcp, n, cfg.TCP, "TCP address for sampling calls (proxied to the server), /healthz and /metrics")
+	}
+	endpoint := fs.String("endpoint", "", "the Fluoro server's X-Ray API, e.g. http://fluoro:2000 (required)")
+	spoolDir := fs.String("spool-dir", cfg.SpoolDir, "directory for batches the server cannot take yet (\"\": no spool)")
+	spoolMax := fs.Int64("spool-max-bytes", cfg.SpoolMaxBytes, "cap on the spool; past it the oldest batches are dropped and counted")
+	concurrency := fs.Int("concurrency", cfg.Concurrency, "PutTraceSegments calls in flight")
+	flush := fs.Duration("flush-interval", cfg.FlushInterval, "longest wait for a batch of 50 to fill")
+	var resourceARN string
+	for _, n := range []string{"a", "resource-arn"} {
+		fs.StringVar(&resourceARN, n, "", "resource ARN reported in telemetry records")
+	}
+	fs.StringVar(&logLevel, "l", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	memFlag := fs.Int64("memory-limit", 40<<20, "soft limit on the Go heap in bytes (0: none, or GOMEMLIMIT)")
+	var ignored string
+	var ignoredBool bool
+	for _, n := range []string{"o", "local-mode"} {
+		fs.BoolVar(&ignoredBool, n, false, "accepted for the X-Ray daemon's command lines; has no effect")
+	}
+	for _, n := range []string{"n", "region"} {
+		fs.StringVar(&ignored, n, "", "accepted for the X-Ray daemon's command lines; has no effect")
+	}
+	if err = fs.Parse(args); err != nil {
+		return cfg, 0, "", err
+	}
+	if fs.NArg() > 0 {
+		return cfg, 0, "", fmt.Errorf("daemon takes no arguments, got %q", fs.Args())
+	}
+	if configPath != "" {
+		if err = loadYAML(configPath, &cfg); err != nil {
+			return cfg, 0, "", err
+		}
+	}
+	if v, ok := env("AWS_XRAY_DAEMON_ADDRESS"); ok && v != "" {
+		if cfg.UDP, cfg.TCP, err = daemon.ParseDaemonAddress(v); err != nil {
+			return cfg, 0, "", fmt.Errorf("AWS_XRAY_DAEMON_ADDRESS: %w", err)
+		}
+	}
+	if v, ok := env("AWS_HOSTNAME"); ok && v != "" {
+		cfg.Hostname = v
+	}
+	if v, ok := env("AWS_INSTANCE_ID"); ok && v != "" {
+		cfg.InstanceID = v
+	}
+	memLimit = *memFlag
+	if _, ok := env("GOMEMLIMIT"); ok {
+		memLimit = 0 // the runtime already applies it
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "b", "bind":
+			cfg.UDP = udp
+		case "t", "bind-tcp":
+			cfg.TCP = tcp
+		case "endpoint":
+			cfg.Endpoint = *endpoint
+		case "spool-dir":
+			cfg.SpoolDir = *spoolDir
+		case "spool-max-bytes":
+			cfg.SpoolMaxBytes = *spoolMax
+		case "concurrency":
+			cfg.Concurrency = *concurrency
+		case "flush-interval":
+			cfg.FlushInterval = *flush
+		case "a", "resource-arn":
+			cfg.ResourceARN = resourceARN
+		case "memory-limit":
+			memLimit = *memFlag
+		}
+	})
+	return cfg, memLimit, logLevel, cfg.Validate()
+}
+
+// loadYAML reads a YAML file over v; keys it does not name keep their
+// values, unknown keys are an error.
+func loadYAML(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && err != io.EOF {
+		return fmt.Errorf("read config %s: %w", path, err)
+	}
+	return nil
+}
