@@ -160,7 +160,13 @@ test("two traces compare side by side", async () => {
     const r = await fetch("/TraceSummaries", { method: "POST", body: JSON.stringify({ StartTime: now - 3600, EndTime: now }) });
     return (await r.json()).TraceSummaries.slice(0, 2).map((t) => t.Id);
   });
-  await page.goto(`${base}/#/trace/${ids[0]}?compare=${ids[1]}`);
+  await page.goto(base + "/#/traces?range=1h");
+  await page.getByLabel("Trace id to open").fill(ids[0]);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((id) => location.hash === "#/trace/" + id, ids[0]);
+  await page.getByLabel("Trace id to compare with").fill(ids[1]);
+  await page.getByRole("button", { name: "Compare", exact: true }).click();
+  await page.waitForFunction((id) => location.hash.endsWith("compare=" + id), ids[1]);
   await page.locator(".compare-grid dl.summary").nth(1).waitFor();
   assert.equal(await page.locator(".compare-grid .waterfall").count(), 2);
   await shot("trace-compare");
