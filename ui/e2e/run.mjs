@@ -381,7 +381,9 @@ test("analytics shows percentiles, heat map, root causes and a before/after comp
   await page.goto(base + "/#/analytics?range=1h");
   await page.getByRole("img", { name: "Latency percentiles over time" }).waitFor();
   await page.getByRole("img", { name: "Heat map of latency over time" }).waitFor();
-  await page.getByTestId("compare").waitFor();
+  await page.getByTestId("compare").waitFor({ timeout: 90000 }); // span analyses take longest on a loaded machine
+  await page.getByRole("heading", { name: "Insights" }).waitFor();
+  await page.getByTestId("insights").waitFor();
   if (server) {
     await page.getByTestId("rootcauses").waitFor();
     await page.getByRole("heading", { name: "Slow SQL and N+1 queries" }).waitFor();
