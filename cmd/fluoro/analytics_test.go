@@ -15,6 +15,7 @@ import (
 // and root causes as a user would.
 func TestAnalyticsCommand(t *testing.T) {
 	cfg := server.Default()
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "", "" // off: the default ports would collide with tests running in parallel
 	cfg.Data = t.TempDir()
 	cfg.UDP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Ingest.TraceIdle = 200 * time.Millisecond

@@ -18,6 +18,7 @@ import (
 // with tail sampling on, and their errors.
 func TestSamplingBoostCommands(t *testing.T) {
 	cfg := server.Default()
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "", "" // off: the default ports would collide with tests running in parallel
 	cfg.Data = t.TempDir()
 	cfg.UDP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.TailSampling.Enabled = true

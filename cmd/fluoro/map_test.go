@@ -16,6 +16,7 @@ import (
 // ones included) and edges with counts and a p99.
 func TestMap(t *testing.T) {
 	cfg := server.Default()
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "", "" // off: the default ports would collide with tests running in parallel
 	cfg.Data = t.TempDir()
 	cfg.UDP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Ingest.TraceIdle = 200 * time.Millisecond

@@ -52,6 +52,7 @@ func freePort(t *testing.T) int {
 func startServer(t *testing.T, dir, httpAddr string) *server.Server {
 	t.Helper()
 	cfg := server.Default()
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "", "" // off: the default ports would collide with tests running in parallel
 	cfg.Data = dir
 	cfg.UDP = "127.0.0.1:0"
 	cfg.HTTP = httpAddr

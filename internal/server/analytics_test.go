@@ -221,6 +221,7 @@ func TestInsightsEndToEnd(t *testing.T) {
 	var fake atomic.Int64
 	fake.Store(base.UnixNano())
 	cfg := server.Default()
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "", "" // off: the default ports would collide with tests running in parallel
 	cfg.Data = t.TempDir()
 	cfg.UDP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Ingest.TraceIdle = 100 * time.Millisecond

@@ -27,6 +27,7 @@ func startTailServer(t *testing.T, dir string) *server.Server {
 	t.Helper()
 	cfg := server.Default()
 	cfg.Data, cfg.UDP, cfg.HTTP = dir, "127.0.0.1:0", "127.0.0.1:0"
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "127.0.0.1:0", "127.0.0.1:0" // not the default 4317/4318, which another test or server may hold
 	cfg.Ingest.TraceIdle = 200 * time.Millisecond
 	ts := &cfg.TailSampling
 	ts.Enabled = true

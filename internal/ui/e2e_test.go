@@ -59,6 +59,7 @@ func TestBrowser(t *testing.T) {
 	cfg.Data = t.TempDir()
 	cfg.UDP = "127.0.0.1:0"
 	cfg.HTTP = "127.0.0.1:0"
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "", "" // not used here; fixed default ports would collide with parallel tests
 	cfg.Ingest.TraceIdle = 200 * time.Millisecond
 	srv, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
