@@ -22,6 +22,7 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/daemon"
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -51,8 +52,7 @@ func freePort(t *testing.T) int {
 // startServer runs `fluoro server` over dir with its API on httpAddr.
 func startServer(t *testing.T, dir, httpAddr string) *server.Server {
 	t.Helper()
-	cfg := server.Default()
-	cfg.OTLPGRPC, cfg.OTLPHTTP = "", "" // off: the default ports would collide with tests running in parallel
+	cfg := servertest.Config()
 	cfg.Data = dir
 	cfg.UDP = "127.0.0.1:0"
 	cfg.HTTP = httpAddr

@@ -21,6 +21,7 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/analytics"
 	"github.com/fluoro-dev/fluoro/internal/demo"
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 // getJSON reads an analytics endpoint into v and returns the status.
@@ -220,8 +221,7 @@ func TestInsightsEndToEnd(t *testing.T) {
 	base := time.Now().Add(-3 * time.Hour).Truncate(time.Minute)
 	var fake atomic.Int64
 	fake.Store(base.UnixNano())
-	cfg := server.Default()
-	cfg.OTLPGRPC, cfg.OTLPHTTP = "", "" // off: the default ports would collide with tests running in parallel
+	cfg := servertest.Config()
 	cfg.Data = t.TempDir()
 	cfg.UDP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Ingest.TraceIdle = 100 * time.Millisecond

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/demo"
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 // TestBrowser runs ui/e2e/run.mjs (node's test runner, playwright-core,
@@ -55,11 +56,10 @@ func TestBrowser(t *testing.T) {
 		missing("ui/node_modules (npm ci in ui/)")
 	}
 
-	cfg := server.Default()
+	cfg := servertest.Config()
 	cfg.Data = t.TempDir()
 	cfg.UDP = "127.0.0.1:0"
 	cfg.HTTP = "127.0.0.1:0"
-	cfg.OTLPGRPC, cfg.OTLPHTTP = "", "" // not used here; fixed default ports would collide with parallel tests
 	cfg.Ingest.TraceIdle = 200 * time.Millisecond
 	srv, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
