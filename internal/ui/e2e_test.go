@@ -80,7 +80,7 @@ func TestBrowser(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "--test-concurrency=1", "e2e/run.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "e2e/run.mjs")
 	cmd.Dir = filepath.Join(root, "ui")
 	cmd.Env = append(os.Environ(), "FLUORO_URL="+base, "FLUORO_ARTIFACTS="+artifacts, "FLUORO_CHROMIUM="+chrome)
 	var out bytes.Buffer
