@@ -95,7 +95,20 @@ func Assemble(tid model.TraceID, recs []store.Record) (Assembled, error) {
 			subs = arena.NewArray()
 			parent.Set("subsegments", subs)
 		}
-		subs.SetArrayItem(len(subs.GetArray()), d.v)
+		// A subsegment sent on its own and again inside its parent's
+		// document appears once: the embedded copy, unless only the one
+		// sent on its own is complete (see Dedupe).
+		at := len(subs.GetArray())
+		for i, c := range subs.GetArray() {
+			if string(c.GetStringBytes("id")) == d.rec.ID.String() {
+				at = i
+				break
+			}
+		}
+		if at < len(subs.GetArray()) && (!subs.GetArray()[at].GetBool("in_progress") || d.rec.InProgress) {
+			continue
+		}
+		subs.SetArrayItem(at, d.v)
 	}
 	for _, v := range nodes {
 		subs := v.Get("subsegments")

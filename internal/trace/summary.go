@@ -12,26 +12,62 @@ import (
 const maxAnnotations = 50
 
 // Dedupe keeps one span per id, as storage does: a complete span wins over an
-// in-progress one, otherwise the later one in the slice wins. The order of
-// first appearance is kept.
+// in-progress one, otherwise the later one in the slice wins. An independent
+// subsegment is also dropped when another span embeds a complete entity with
+// its id: SDKs that stream subsegments sometimes send one on its own and then
+// again inside its parent's document. The order of first appearance is kept.
 func Dedupe(spans []*model.Span) []*model.Span {
 	if len(spans) < 2 {
 		return spans
 	}
 	at := make(map[model.SpanID]int, len(spans))
 	out := spans[:0:0]
+	independent := 0
 	for _, s := range spans {
 		i, seen := at[s.Root.ID]
 		if !seen {
 			at[s.Root.ID] = len(out)
 			out = append(out, s)
+			if s.Independent {
+				independent++
+			}
 			continue
 		}
 		if !s.Root.InProgress || out[i].Root.InProgress {
+			if s.Independent != out[i].Independent {
+				if s.Independent {
+					independent++
+				} else {
+					independent--
+				}
+			}
 			out[i] = s
 		}
 	}
-	return out
+	if independent == 0 {
+		return out
+	}
+	// Drop independent subsegments that another span also embeds.
+	drop := map[model.SpanID]bool{}
+	for _, s := range out {
+		for i := range s.Root.Subsegments {
+			s.Root.Subsegments[i].Walk(func(e *model.Entity, _ int) {
+				if j, ok := at[e.ID]; ok && out[j].Independent && !e.InProgress {
+					drop[e.ID] = true
+				}
+			})
+		}
+	}
+	if len(drop) == 0 {
+		return out
+	}
+	kept := out[:0]
+	for _, s := range out {
+		if !(s.Independent && drop[s.Root.ID]) {
+			kept = append(kept, s)
+		}
+	}
+	return kept
 }
 
 // Summarize computes a trace's summary from its spans, which must all belong
