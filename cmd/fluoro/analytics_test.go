@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 // TestAnalyticsCommand sends demo traffic, then prints latency percentiles
 // and root causes as a user would.
 func TestAnalyticsCommand(t *testing.T) {
-	cfg := server.Default()
-	cfg.OTLPGRPC, cfg.OTLPHTTP = "127.0.0.1:0", "127.0.0.1:0"
+	cfg := servertest.Config()
 	cfg.Data = t.TempDir()
 	cfg.UDP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Ingest.TraceIdle = 200 * time.Millisecond

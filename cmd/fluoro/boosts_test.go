@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 // TestSamplingBoostCommands: boost, boosts and unboost against a server
 // with tail sampling on, and their errors.
 func TestSamplingBoostCommands(t *testing.T) {
-	cfg := server.Default()
-	cfg.OTLPGRPC, cfg.OTLPHTTP = "127.0.0.1:0", "127.0.0.1:0"
+	cfg := servertest.Config()
 	cfg.Data = t.TempDir()
 	cfg.UDP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.TailSampling.Enabled = true
@@ -79,8 +79,7 @@ tail_sampling:
   budget:
     traces_per_month: 10000000
 `), 0o644)
-	cfg := server.Default()
-	cfg.OTLPGRPC, cfg.OTLPHTTP = "127.0.0.1:0", "127.0.0.1:0"
+	cfg := servertest.Config()
 	if err := loadConfig(p, &cfg); err != nil {
 		t.Fatal(err)
 	}

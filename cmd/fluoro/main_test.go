@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 func runCmd(t *testing.T, args ...string) (string, string, error) {
@@ -25,7 +26,7 @@ func runCmd(t *testing.T, args ...string) (string, string, error) {
 // TestNewcomerFlow is the README's first minute: the demo sends traces over
 // UDP, `traces list` shows them, `traces get` draws one.
 func TestNewcomerFlow(t *testing.T) {
-	cfg := server.Default()
+	cfg := servertest.Config()
 	cfg.Data = t.TempDir()
 	cfg.UDP, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.OTLPGRPC, cfg.OTLPHTTP = "127.0.0.1:0", "127.0.0.1:0"

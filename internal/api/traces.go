@@ -126,6 +126,9 @@ func (s *Server) getTraceSummaries(ctx context.Context, body []byte) (any, error
 		if err != nil {
 			return nil, invalid("FilterExpression: %v", err)
 		}
+		if expr, err = query.ExpandGroups(expr, s.groupLookup()); err != nil {
+			return nil, invalid("FilterExpression: %v", err)
+		}
 		if err := query.Check(expr); err != nil {
 			return nil, invalid("FilterExpression: %v", err)
 		}
@@ -317,4 +320,22 @@ func epochCeil(t float64) uint32 {
 		return math.MaxUint32
 	}
 	return uint32(math.Ceil(t))
+}
+
+// groupLookup resolves group.name and group.arn in filter expressions to
+// the groups' own filters; nil without the groups API.
+func (s *Server) groupLookup() query.GroupLookup {
+	if s.cfg.ServiceGraph == nil {
+		return nil
+	}
+	return func(name, arn string) (filterexpr.Expr, error) {
+		g, err := s.cfg.ServiceGraph.Resolve(name, arn)
+		if err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(g.FilterExpression) == "" {
+			return nil, nil
+		}
+		return filterexpr.Parse(g.FilterExpression)
+	}
 }

@@ -21,12 +21,13 @@ import (
 	"github.com/aws/aws-xray-sdk-go/xray"
 
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 // startServer runs a server on loopback ports chosen by the kernel, over dir.
 func startServer(t *testing.T, dir string) *server.Server {
 	t.Helper()
-	cfg := server.Default()
+	cfg := servertest.Config()
 	cfg.Data = dir
 	cfg.UDP = "127.0.0.1:0"
 	cfg.HTTP = "127.0.0.1:0"

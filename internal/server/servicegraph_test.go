@@ -307,6 +307,33 @@ func TestServiceGraphXRaySDK(t *testing.T) {
 		t.Errorf("time series of service(backend): %s, want %s", got, all)
 	}
 
+	// group.name and group.arn in filter expressions select the group's traces.
+	count := func(filter string) (int, error) {
+		start, end := window()
+		out, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{StartTime: start, EndTime: end,
+			FilterExpression: aws.String(filter)})
+		if err != nil {
+			return 0, err
+		}
+		return len(out.TraceSummaries), nil
+	}
+	wantN, err := count("fault OR throttle")
+	if err != nil || wantN == 0 {
+		t.Fatalf("GetTraceSummaries(fault OR throttle) = %d, %v", wantN, err)
+	}
+	for _, f := range []string{`group.name = "failing"`, `group.arn = "` + arn + `"`, `group.name = "failing" OR group.name = "backend-faults"`} {
+		if n, err := count(f); err != nil || n != wantN {
+			t.Errorf("GetTraceSummaries(%s) = %d traces, %v; want %d", f, n, err, wantN)
+		}
+	}
+	if n, err := count(`!group.name = "failing"`); err != nil || n == 0 {
+		t.Errorf("GetTraceSummaries(!group.name = failing) = %d, %v; want the traces without faults", n, err)
+	}
+	var ire *types.InvalidRequestException
+	if _, err := count(`group.name = "nope"`); !errors.As(err, &ire) || !strings.Contains(ire.ErrorMessage(), "nope") {
+		t.Errorf("a filter naming an unknown group: %v, want InvalidRequestException naming it", err)
+	}
+
 	// Groups: list, get by ARN, update, delete.
 	gs, err := client.GetGroups(ctx, &awsxray.GetGroupsInput{})
 	if err != nil {

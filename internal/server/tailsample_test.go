@@ -20,13 +20,13 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 	"github.com/fluoro-dev/fluoro/internal/tailsample"
 )
 
 func startTailServer(t *testing.T, dir string) *server.Server {
 	t.Helper()
-	cfg := server.Default()
-	cfg.OTLPGRPC, cfg.OTLPHTTP = "127.0.0.1:0", "127.0.0.1:0"
+	cfg := servertest.Config()
 	cfg.Data, cfg.UDP, cfg.HTTP = dir, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Ingest.TraceIdle = 200 * time.Millisecond
 	ts := &cfg.TailSampling

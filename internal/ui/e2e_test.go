@@ -17,6 +17,7 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/demo"
 	"github.com/fluoro-dev/fluoro/internal/server"
+	"github.com/fluoro-dev/fluoro/internal/server/servertest"
 )
 
 // TestBrowser runs ui/e2e/run.mjs (node's test runner, playwright-core,
@@ -55,8 +56,7 @@ func TestBrowser(t *testing.T) {
 		missing("ui/node_modules (npm ci in ui/)")
 	}
 
-	cfg := server.Default()
-	cfg.OTLPGRPC, cfg.OTLPHTTP = "127.0.0.1:0", "127.0.0.1:0"
+	cfg := servertest.Config()
 	cfg.Data = t.TempDir()
 	cfg.UDP = "127.0.0.1:0"
 	cfg.HTTP = "127.0.0.1:0"
@@ -80,7 +80,7 @@ func TestBrowser(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "--test-concurrency=1", "e2e/run.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "e2e/run.mjs")
 	cmd.Dir = filepath.Join(root, "ui")
 	cmd.Env = append(os.Environ(), "FLUORO_URL="+base, "FLUORO_ARTIFACTS="+artifacts, "FLUORO_CHROMIUM="+chrome)
 	var out bytes.Buffer

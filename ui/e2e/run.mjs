@@ -154,18 +154,26 @@ test("opening a trace shows its waterfall, critical path, map and span details",
 });
 
 test("two traces compare side by side", async () => {
+  if (!page.url().startsWith(base)) await page.goto(base + "/");
   const ids = await page.evaluate(async () => {
     const now = Date.now() / 1000;
     const r = await fetch("/TraceSummaries", { method: "POST", body: JSON.stringify({ StartTime: now - 3600, EndTime: now }) });
     return (await r.json()).TraceSummaries.slice(0, 2).map((t) => t.Id);
   });
-  await page.goto(`${base}/#/trace/${ids[0]}?compare=${ids[1]}`);
+  await page.goto(base + "/#/traces?range=1h");
+  await page.getByLabel("Trace id to open").fill(ids[0]);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((id) => location.hash === "#/trace/" + id, ids[0]);
+  await page.getByLabel("Trace id to compare with").fill(ids[1]);
+  await page.getByRole("button", { name: "Compare", exact: true }).click();
+  await page.waitForFunction((id) => location.hash.endsWith("compare=" + id), ids[1]);
   await page.locator(".compare-grid dl.summary").nth(1).waitFor();
   assert.equal(await page.locator(".compare-grid .waterfall").count(), 2);
   await shot("trace-compare");
 });
 
 test("the service map draws nodes; clicking one shows its details and links to its traces", async () => {
+  if (!page.url().startsWith(base)) await page.goto(base + "/");
   const served = await page.evaluate(async () => (await fetch("/ServiceGraph", { method: "POST", body: "{}" })).status !== 404);
   perf.serviceGraphServed = served;
   if (!served) {
@@ -213,6 +221,7 @@ test("clicking an edge of the service map shows the call's details and its edge(
 });
 
 test("groups: one created over the API's CreateGroup appears in the map's group selector", async () => {
+  if (!page.url().startsWith(base)) await page.goto(base + "/");
   const served = await page.evaluate(async () => (await fetch("/Groups", { method: "POST", body: "{}" })).status !== 404);
   if (!served) return; // this server has no groups API yet
   await page.goto(base + "/#/groups");
@@ -230,6 +239,30 @@ test("groups: one created over the API's CreateGroup appears in the map's group 
   page.once("dialog", (d) => d.accept());
   await page.getByRole("row", { name: /e2e-faults/ }).getByRole("button", { name: "Delete" }).click();
   await page.getByRole("cell", { name: "e2e-faults" }).waitFor({ state: "detached" });
+});
+
+test("sampling rules: created, edited and deleted over the X-Ray API", async () => {
+  if (!page.url().startsWith(base)) await page.goto(base + "/");
+  const served = await page.evaluate(async () => (await fetch("/GetSamplingRules", { method: "POST", body: "{}" })).status !== 404);
+  perf.samplingServed = served;
+  if (!served) return; // this server has no sampling API yet
+  await page.goto(base + "/#/sampling");
+  await page.getByRole("button", { name: "New rule" }).click();
+  await page.getByLabel("RuleName").fill("e2e-checkout");
+  await page.getByLabel("Priority").fill("10");
+  await page.getByLabel("FixedRate").fill("0.25");
+  await page.getByLabel("URLPath").fill("/checkout*");
+  await page.getByRole("button", { name: "Save" }).click();
+  const row = page.getByRole("row", { name: /e2e-checkout/ });
+  await row.getByText("25.0%").waitFor();
+  await row.getByRole("button", { name: "Edit" }).click();
+  await page.getByLabel("FixedRate").fill("0.5");
+  await page.getByRole("button", { name: "Save" }).click();
+  await row.getByText("50.0%").waitFor();
+  await shot("sampling");
+  page.once("dialog", (d) => d.accept());
+  await row.getByRole("button", { name: "Delete" }).click();
+  await row.waitFor({ state: "detached" });
 });
 
 test("first render of a 100-node service map (fixture), measured", async () => {
@@ -342,12 +375,15 @@ test("dashboards: the examples, then one created, reopened by URL and edited", a
 });
 
 test("analytics shows percentiles, heat map, root causes and a before/after comparison", async () => {
+  if (!page.url().startsWith(base)) await page.goto(base + "/");
   const server = await page.evaluate(async () => (await fetch("/api/analytics/rootcauses?since=1m&limit=1")).status !== 404);
   perf.analyticsServed = server;
   await page.goto(base + "/#/analytics?range=1h");
   await page.getByRole("img", { name: "Latency percentiles over time" }).waitFor();
   await page.getByRole("img", { name: "Heat map of latency over time" }).waitFor();
-  await page.getByTestId("compare").waitFor();
+  await page.getByTestId("compare").waitFor({ timeout: 90000 }); // span analyses take longest on a loaded machine
+  await page.getByRole("heading", { name: "Insights" }).waitFor();
+  await page.getByTestId("insights").waitFor();
   if (server) {
     await page.getByTestId("rootcauses").waitFor();
     await page.getByRole("heading", { name: "Slow SQL and N+1 queries" }).waitFor();

@@ -14,7 +14,8 @@ export function num(n, digits = 1) {
   if (n == null || isNaN(n)) return "–";
   if (Math.abs(n) >= 1e6) return (n / 1e6).toFixed(digits) + "M";
   if (Math.abs(n) >= 1e4) return (n / 1e3).toFixed(digits) + "k";
-  return Number.isInteger(n) ? String(n) : n.toFixed(digits);
+  if (Number.isInteger(n)) return String(n);
+  return Math.abs(n) < 1 ? n.toFixed(2) : n.toFixed(digits);
 }
 
 export const pct = (part, whole) => (whole ? ((100 * part) / whole).toFixed(1) + "%" : "–");

@@ -77,7 +77,18 @@ export function GraphView({ nodes, edges, onSelect, selected, height = 560, labe
     });
     cy.current = c;
     ref.current._cy = c; // for the browser tests, which click nodes where they are drawn
-    return () => { c.destroy(); cy.current = null; };
+    // Refit when the container changes size (a side panel opens, the window
+    // is resized), so no part of the graph is left outside.
+    let w = ref.current.clientWidth, h = ref.current.clientHeight;
+    const ro = new ResizeObserver(() => {
+      const el = ref.current;
+      if (!el || (el.clientWidth === w && el.clientHeight === h)) return;
+      w = el.clientWidth; h = el.clientHeight;
+      c.resize();
+      c.fit(undefined, 24);
+    });
+    ro.observe(ref.current);
+    return () => { ro.disconnect(); c.destroy(); cy.current = null; };
   }, [nodes, edges]);
   useEffect(() => {
     const c = cy.current;

@@ -15,11 +15,11 @@ function useServerAnalytics() {
   return has;
 }
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { getJSON } from "../api.js";
+import { getJSON, xray } from "../api.js";
 import { ServerAnalytics } from "./analytics-server.jsx";
-import { go, setParams } from "../router.js";
+import { go, href, setParams } from "../router.js";
 import { resolve } from "../timerange.js";
-import { ms, pct, quantile } from "../format.js";
+import { ms, pct, quantile, quote, time } from "../format.js";
 import { HeatmapPanel, Percentiles, RootCauses, Errors, Health } from "../panels.jsx";
 import { useSummaries } from "./traces.jsx";
 import { Status, TimeRange } from "../components/controls.jsx";
@@ -43,6 +43,7 @@ export function AnalyticsPage({ params }) {
         <input class="mono grow" aria-label="Filter expression" value={text} placeholder="filter expression (all traces)" onInput={(e) => setText(e.currentTarget.value)} />
         <button type="submit">Analyse</button>
       </form>
+      <div class="panel"><div class="panelhead"><h2>Insights</h2><span class="muted">fault-rate anomalies detected by the server</span></div><Insights range={range} /></div>
       {server === true && <ServerAnalytics range={range} f={f} marker={marker} />}
       {server === false && <BrowserAnalytics sums={sums} range={range} marker={marker} />}
     </section>
@@ -93,5 +94,35 @@ function Compare({ rows, marker, range }) {
         {line("p50", (s) => s.p50, ms)}{line("p90", (s) => s.p90, ms)}{line("p99", (s) => s.p99, ms)}
         {line("Fault rate", rate("fault"), pf)}{line("Error rate", rate("error"), pf)}
       </tbody></table>
+  );
+}
+
+// Insights lists X-Ray insights (GetInsightSummaries) overlapping the range:
+// fault-rate anomalies the server opened and closed by itself.
+function Insights({ range }) {
+  const [st, setSt] = useState(null);
+  useEffect(() => {
+    const ac = new AbortController();
+    xray("InsightSummaries", { StartTime: range.start, EndTime: range.end, MaxResults: 100 }, ac.signal)
+      .then((r) => setSt({ list: r.InsightSummaries || [] }))
+      .catch((e) => e.name !== "AbortError" && setSt({ error: e }));
+    return () => ac.abort();
+  }, [range.start, range.end]);
+  if (!st) return <p class="muted">Loading…</p>;
+  if (st.error) return <p class="muted">{st.error.status === 404 ? "This server does not serve insights." : st.error.message}</p>;
+  if (!st.list.length) return <p class="muted" data-testid="insights">No insights in this range.</p>;
+  const impact = (s) => (s && s.TotalCount ? `${s.FaultCount} faults of ${s.TotalCount}` : "–");
+  return (
+    <table class="grid" data-testid="insights"><thead><tr><th>State</th><th>Summary</th><th>Root cause</th><th>From</th><th>To</th><th>Client impact</th><th /></tr></thead>
+      <tbody>{st.list.map((i) => {
+        const root = i.RootCauseServiceId?.Name;
+        const to = i.EndTime || range.end;
+        return (
+          <tr class={i.State === "ACTIVE" ? "fault" : ""}><td>{i.State}</td><td>{i.Summary}</td><td>{root}</td>
+            <td>{time(i.StartTime).slice(0, 19)}</td><td>{i.EndTime ? time(i.EndTime).slice(0, 19) : "ongoing"}</td>
+            <td>{impact(i.ClientRequestImpactStatistics)}</td>
+            <td>{root && <a href={href("traces", { f: `service(${quote(root)}) { fault }`, range: "custom", from: Math.floor(i.StartTime), to: Math.ceil(to) })}>traces</a>}</td></tr>
+        );
+      })}</tbody></table>
   );
 }

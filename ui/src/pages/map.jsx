@@ -181,6 +181,8 @@ function Details({ sel, range, params, isEdge, graph }) {
       </dl>
       <h3>Response time distribution</h3>
       {hist ? <Plot data={hist} series={series} bars scales={hist[0][0] > 0 ? logX : undefined} height={140} label="Response time distribution" xFmt={(v) => ms(v)} /> : <p class="muted">No histogram.</p>}
+      <h3>Over time</h3>
+      <Series selector={filter} range={range} group={params.group} />
       <h3>Top errors</h3>
       {errs === null ? <p class="muted">Loading…</p> : errs.length === 0 ? <p class="muted">No errors in this range.</p> : (
         <ol class="errors">{errs.map(([k, n]) => <li><span>{k}</span> <b>{n}</b></li>)}</ol>
@@ -188,6 +190,33 @@ function Details({ sel, range, params, isEdge, graph }) {
       <p><a class="button" href={href("traces", traceParams)}>View traces{filter ? ` (${filter})` : ""}</a></p>
     </aside>
   );
+}
+
+// Series charts a node's or edge's requests and faults/errors per period,
+// from GetTimeSeriesServiceStatistics.
+function Series({ selector, range, group }) {
+  const [st, setSt] = useState(null);
+  useEffect(() => {
+    if (!selector) return setSt(null);
+    const ac = new AbortController();
+    const period = Math.max(60, Math.ceil(range.seconds / 60 / 60) * 60);
+    const body = { StartTime: range.start, EndTime: range.end, EntitySelectorExpression: selector, Period: period };
+    if (group) body.GroupName = group;
+    xray("TimeSeriesServiceStatistics", body, ac.signal)
+      .then((r) => {
+        const pts = (r.TimeSeriesServiceStatistics || []).slice().sort((a, b) => a.Timestamp - b.Timestamp);
+        const per = period / 60;
+        const get = (p) => stats(p.ServiceSummaryStatistics || p.EdgeSummaryStatistics);
+        setSt({ data: [pts.map((p) => p.Timestamp), pts.map((p) => get(p).total / per), pts.map((p) => (get(p).fault + get(p).error + get(p).throttle) / per)] });
+      })
+      .catch((e) => e.name !== "AbortError" && setSt({ error: e }));
+    return () => ac.abort();
+  }, [selector, range.start, range.end, group]);
+  const series = useMemo(() => [{ label: "requests/min", stroke: "var(--accent)" }, { label: "errors+faults/min", stroke: "var(--fault)" }], []);
+  if (!st) return <p class="muted">{selector ? "Loading…" : "—"}</p>;
+  if (st.error) return <p class="muted">{st.error.status === 404 ? "No time series on this server." : st.error.message}</p>;
+  if (!st.data[0].length) return <p class="muted">No data in this range.</p>;
+  return <Plot data={st.data} series={series} xTime height={130} label="Requests and errors over time" />;
 }
 
 // MapPanel is the map without controls, for dashboards.

@@ -20,7 +20,7 @@ export function SamplingPage() {
       const r = { ...edit, Priority: +edit.Priority, FixedRate: +edit.FixedRate, ReservoirSize: +edit.ReservoirSize, Version: 1 };
       if (edit.isNew) { delete r.isNew; await xray("CreateSamplingRule", { SamplingRule: r }); }
       else {
-        const { RuleARN, Version, isNew, ResourceARN, ...upd } = r;
+        const { RuleARN, Version, isNew, CreatedAt, ModifiedAt, ...upd } = r;
         await xray("UpdateSamplingRule", { SamplingRuleUpdate: upd });
       }
       setEdit(null); load();

@@ -83,6 +83,10 @@ export function TracesPage({ params }) {
         <h1 id="traces-h">Traces</h1>
         <TimeRange params={params} />
         <Refresh params={params} onTick={refresh} />
+        <form class="compare" onSubmit={(e) => { e.preventDefault(); const id = e.currentTarget.elements.traceid.value.trim(); if (id) go(["trace", id]); }}>
+          <input name="traceid" size={38} class="mono" placeholder="1-5759e988-bd862e3fe1be46a994272793" aria-label="Trace id to open" />
+          <button type="submit">Open trace</button>
+        </form>
       </header>
       <FilterBox value={f} error={base.error && base.error.position ? base.error : null}
         services={svcNames} annotations={annKeys}
