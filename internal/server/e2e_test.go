@@ -366,7 +366,7 @@ func TestAPIErrors(t *testing.T) {
 	for expr, want := range map[string]string{
 		`service("api") { fault`:                  "1:23: ",
 		"http.status = 500 AND\n  responsetime >": "2:17: ",
-		`group.name = "checkout"`:                 "group.name and group.arn is not supported",
+		`group.name = "checkout"`:                 "group checkout not found", // an unknown group; known ones expand to their filter
 	} {
 		_, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{
 			StartTime: aws.Time(time.Now().Add(-time.Hour)), EndTime: aws.Time(time.Now()),
