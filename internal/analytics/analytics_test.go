@@ -361,6 +361,15 @@ func TestColdStartsGolden(t *testing.T) {
 	for _, tr := range loadTraces(t) {
 		c.Add(tr)
 	}
+	holders := 0
+	for _, tr := range loadTraces(t) {
+		if MayHold(tr.Summary) {
+			holders++
+		}
+	}
+	if holders != 7 { // 4 AWS Lambda invocations, 3 OpenTelemetry ones
+		t.Errorf("MayHold accepts %d traces, want the 7 with functions", holders)
+	}
 	r := c.Result()
 	golden(t, "coldstarts", r)
 	fns := map[string]ColdStartFunction{}

@@ -73,6 +73,23 @@ func coldAnnotation(e *model.Entity) (cold, ok bool) {
 	return false, false
 }
 
+// MayHold reports whether a trace's summary shows a function ColdStarts
+// looks at: a service of type AWS::Lambda::Function, or a faas.coldstart
+// annotation. Traces it rejects need not be read (Request.Only).
+func MayHold(sum *model.Summary) bool {
+	for _, s := range sum.Services {
+		if s.Type == LambdaFunction {
+			return true
+		}
+	}
+	for _, a := range sum.Annotations {
+		if a.Key == "faas.coldstart" || a.Key == "faas_coldstart" {
+			return true
+		}
+	}
+	return false
+}
+
 // Add takes one trace; it needs the spans.
 func (c *ColdStarts) Add(t *Trace) {
 	for _, s := range t.Spans {

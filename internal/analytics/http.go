@@ -305,7 +305,9 @@ func (h *Handler) sql(ctx context.Context, p *params) (any, error) {
 
 func (h *Handler) coldStarts(ctx context.Context, p *params) (any, error) {
 	c := NewColdStarts()
-	cov, err := Select(ctx, h.st, p.req, true, func(t *Trace) error { c.Add(t); return nil })
+	req := p.req
+	req.Only = MayHold
+	cov, err := Select(ctx, h.st, req, true, func(t *Trace) error { c.Add(t); return nil })
 	if err != nil {
 		return nil, err
 	}

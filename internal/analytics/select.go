@@ -37,6 +37,11 @@ type Request struct {
 	// Limit bounds the traces analysed (DefaultLimit when zero, at most
 	// MaxLimit).
 	Limit int
+	// Only, when set, narrows the selection further by summary: an
+	// analysis that can tell from a summary that a trace holds nothing for
+	// it (no serverless function, say) skips reading its spans. Traces it
+	// rejects are not counted as matched.
+	Only func(*model.Summary) bool
 }
 
 // Coverage says which traces an analysis looked at.
@@ -128,6 +133,9 @@ func Select(ctx context.Context, st store.Store, req Request, withSpans bool, fn
 	var ids []model.TraceID
 	var scanErr error
 	match := func(sum *model.Summary) bool {
+		if req.Only != nil && !req.Only(sum) {
+			return false
+		}
 		if c.filter == nil {
 			return true
 		}
@@ -149,7 +157,7 @@ func Select(ctx context.Context, st store.Store, req Request, withSpans bool, fn
 		}
 		return scanErr == nil
 	}
-	if c.filter == nil || c.headOnly {
+	if req.Only == nil && (c.filter == nil || c.headOnly) {
 		stop := false
 		q.Prefilter = func(sum *model.Summary) bool {
 			stop = !collect(sum)

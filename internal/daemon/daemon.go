@@ -136,3 +136,16 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	})
 	return errors.Join(errs...)
 }
+
+// Counts are running totals of documents, the ones PutTelemetryRecords
+// reports: read from the socket (or given to the Sink), accepted by the
+// server, and refused by it or for their framing.
+type Counts struct {
+	Received, Sent, Rejected, Spillover int64
+}
+
+// Counts returns the totals since Start.
+func (d *Daemon) Counts() Counts {
+	return Counts{Received: d.m.teleReceived.Load(), Sent: d.m.teleSent.Load(),
+		Rejected: d.m.teleRejected.Load(), Spillover: d.m.teleSpillover.Load()}
+}

@@ -39,11 +39,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
+func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
@@ -313,4 +312,27 @@ func TestSDKThroughDaemonSurvivesServerRestart(t *testing.T) {
 		em.n.Load(), 3*perPhase, m["fluoro_daemon_segments_received_total"], m["fluoro_daemon_segments_sent_total"],
 		m["fluoro_daemon_segments_sent_total"]-m["fluoro_daemon_segments_received_total"], m["fluoro_daemon_spooled_batches_total"],
 		m["fluoro_daemon_replayed_batches_total"], m["fluoro_daemon_send_retries_total"])
+}
+
+func testLoggerB() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// scrapeB is scrape for benchmarks: errors read as an empty map.
+func scrapeB(url string) map[string]float64 {
+	out := map[string]float64{}
+	resp, err := http.Get(url)
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
 }

@@ -20,9 +20,10 @@ import (
 
 // TestSamplingProxyMechanics: the SDKs' sampling calls on the daemon's TCP
 // port reach the server unchanged (path, body, signature headers) and its
-// answer comes back unchanged. The server's sampling API is not on main yet,
-// so the upstream here is a recording stand-in that answers as X-Ray does;
-// it checks the proxy's mechanics only.
+// answer comes back unchanged. The upstream here is a recording stand-in
+// that answers as X-Ray does, to see exactly what the proxy forwards; it
+// checks the proxy's mechanics only. TestSamplingThroughDaemonToServer runs
+// the same calls against the real server.
 func TestSamplingProxyMechanics(t *testing.T) {
 	type seen struct {
 		path, body, auth, host string
@@ -159,4 +160,45 @@ func TestTelemetryReachesServer(t *testing.T) {
 	waitMetric(t, serverMetrics, fmt.Sprintf(base, "received"), 21)
 	waitMetric(t, serverMetrics, fmt.Sprintf(base, "sent"), 20)
 	waitMetric(t, serverMetrics, fmt.Sprintf(base, "rejected"), 1)
+}
+
+// TestSamplingThroughDaemonToServer: the AWS SDK's sampling calls, made to
+// the daemon's TCP port as the X-Ray SDKs make them, are answered by the
+// real server's sampling API: the Default rule and a target for it.
+func TestSamplingThroughDaemonToServer(t *testing.T) {
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	srv := startServer(t, t.TempDir(), httpAddr)
+	defer srv.Shutdown(context.Background())
+	d, err := daemon.Start(testDaemon(t, "http://"+httpAddr), testLogger(t), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown(context.Background())
+	client := apiClient("http://" + d.TCPAddr().String())
+	rules, err := client.GetSamplingRules(context.Background(), &awsxray.GetSamplingRulesInput{})
+	if err != nil {
+		t.Fatalf("GetSamplingRules through the daemon: %v", err)
+	}
+	var def *types.SamplingRule
+	for _, r := range rules.SamplingRuleRecords {
+		if aws.ToString(r.SamplingRule.RuleName) == "Default" {
+			def = r.SamplingRule
+		}
+	}
+	if def == nil || aws.ToInt32(def.Priority) != 10000 || def.FixedRate != 0.05 || def.ReservoirSize != 1 {
+		t.Fatalf("Default rule through the daemon = %+v, want priority 10000, 5%%, 1/s", def)
+	}
+	targets, err := client.GetSamplingTargets(context.Background(), &awsxray.GetSamplingTargetsInput{
+		SamplingStatisticsDocuments: []types.SamplingStatisticsDocument{{
+			ClientID: aws.String("0123456789abcdef01234567"), RuleName: aws.String("Default"),
+			RequestCount: 10, SampledCount: 1, BorrowCount: 0, Timestamp: aws.Time(time.Now()),
+		}},
+	})
+	if err != nil {
+		t.Fatalf("GetSamplingTargets through the daemon: %v", err)
+	}
+	if len(targets.SamplingTargetDocuments) != 1 || aws.ToString(targets.SamplingTargetDocuments[0].RuleName) != "Default" ||
+		targets.LastRuleModification == nil {
+		t.Fatalf("targets through the daemon = %+v", targets)
+	}
 }

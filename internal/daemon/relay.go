@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -362,7 +363,8 @@ func (r *relay) close(ctx context.Context) error {
 	return err
 }
 
-// hex is the JSON escape table: 0 copies the byte, otherwise the escape.
+// jsonEscape is the escape of each byte a JSON string may not hold as it
+// is; "" for the others.
 var jsonEscape = func() (t [256]string) {
 	const hex = "0123456789abcdef"
 	for c := range 0x20 {
@@ -373,18 +375,30 @@ var jsonEscape = func() (t [256]string) {
 	return t
 }()
 
+// plain marks the bytes copied as they are.
+var plain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = jsonEscape[c] == ""
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string. Bytes at or above 0x80 are
 // copied as they are: documents are UTF-8 JSON already.
 func appendJSONString(dst, s []byte) []byte {
+	dst = slices.Grow(dst, len(s)+len(s)/8+2)
 	dst = append(dst, '"')
-	start := 0
-	for i, c := range s {
-		if e := jsonEscape[c]; e != "" {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, e...)
-			start = i + 1
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && plain[s[j]] {
+			j++
 		}
+		dst = append(dst, s[i:j]...)
+		if j == len(s) {
+			break
+		}
+		dst = append(dst, jsonEscape[s[j]]...)
+		i = j + 1
 	}
-	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }

@@ -280,3 +280,56 @@ func TestSpoolCapDropsOldest(t *testing.T) {
 		t.Fatalf("after replay: %v batches in the spool, upstream_up %v", m["fluoro_daemon_spool_batches"], m["fluoro_daemon_upstream_up"])
 	}
 }
+
+// TestSpoolSurvivesDaemonRestart: batches spooled while the server was down
+// are sent by the next daemon process on the same spool directory; what
+// the first one still held at shutdown is spooled, not lost.
+func TestSpoolSurvivesDaemonRestart(t *testing.T) {
+	port := freePort(t)
+	cfg := testDaemon(t, fmt.Sprintf("http://127.0.0.1:%d", port))
+	d, err := daemon.Start(cfg, testLogger(t), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := "http://" + d.TCPAddr().String() + "/metrics"
+	const n = 330
+	for i := 0; i < n; i += 110 {
+		var dg []string
+		for j := i; j < i+110; j++ {
+			dg = append(dg, header+docFor(j, 100))
+		}
+		sendUDP(t, d.UDPAddr().String(), dg...)
+		waitMetric(t, metrics, "fluoro_daemon_segments_received_total", float64(i+110))
+	}
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	col := &collector{}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := &http.Server{Handler: col}
+	go up.Serve(ln)
+	defer up.Close()
+	d2, err := daemon.Start(cfg, testLogger(t), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Shutdown(context.Background())
+	eventually(t, "the second daemon replays the spool", func() error {
+		if _, docs := col.docs(); len(docs) != n {
+			return fmt.Errorf("%d of %d documents at the server", len(docs), n)
+		}
+		return nil
+	})
+	_, docs := col.docs()
+	seen := map[string]bool{}
+	for _, doc := range docs {
+		if seen[doc] {
+			t.Fatalf("document sent twice: %.60s", doc)
+		}
+		seen[doc] = true
+	}
+}

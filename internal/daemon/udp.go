@@ -13,9 +13,10 @@ import (
 // and a byte more, to tell a truncated read from a full one.
 const readBuffer = 64<<10 + 1
 
-// listener reads the daemon UDP protocol into a relay. Each reader owns one
-// buffer for its whole life, and the relay copies the document into its
-// batch, so a datagram costs no allocation.
+// listener reads the daemon UDP protocol into a relay. Each reader owns its
+// buffers for its whole life (on Linux, a batch of them filled by one
+// recvmmsg call), and the relay copies the document into its batch, so a
+// datagram costs no allocation.
 type listener struct {
 	conn *net.UDPConn
 	r    *relay
@@ -47,35 +48,47 @@ func (l *listener) addr() net.Addr { return l.conn.LocalAddr() }
 
 func (l *listener) read() {
 	defer l.wg.Done()
-	buf := make([]byte, readBuffer)
+	br, err := newBatchReader(l.conn, readBuffer)
+	if err != nil {
+		return
+	}
 	for {
-		n, err := l.conn.Read(buf)
+		n, err := br.read()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		l.m.received.Inc()
-		l.m.teleReceived.Add(1)
-		if n >= readBuffer {
-			l.reject(l.m.dropLarge)
-			continue
+		for i := range n {
+			b, truncated := br.datagram(i)
+			l.datagram(b, truncated)
 		}
-		body, err := xray.SplitDatagram(buf[:n])
-		if err != nil {
-			switch {
-			case errors.Is(err, xray.ErrNoHeader):
-				l.reject(l.m.dropNoHdr)
-			case errors.Is(err, xray.ErrNoBody):
-				l.reject(l.m.dropEmpty)
-			default:
-				l.reject(l.m.dropHeader)
-			}
-			continue
-		}
-		l.r.add(body)
 	}
+}
+
+// datagram checks one datagram's framing and hands its document to the
+// relay.
+func (l *listener) datagram(b []byte, truncated bool) {
+	l.m.received.Inc()
+	l.m.teleReceived.Add(1)
+	if truncated || len(b) >= readBuffer {
+		l.reject(l.m.dropLarge)
+		return
+	}
+	body, err := xray.SplitDatagram(b)
+	if err != nil {
+		switch {
+		case errors.Is(err, xray.ErrNoHeader):
+			l.reject(l.m.dropNoHdr)
+		case errors.Is(err, xray.ErrNoBody):
+			l.reject(l.m.dropEmpty)
+		default:
+			l.reject(l.m.dropHeader)
+		}
+		return
+	}
+	l.r.add(body)
 }
 
 // reject counts a datagram refused for its framing: X-Ray's

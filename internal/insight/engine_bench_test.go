@@ -53,18 +53,26 @@ func BenchmarkObserve(b *testing.B) {
 		}
 		b.ReportAllocs()
 		i := 0
+		cpu0 := cpuTime()
 		for b.Loop() {
 			t := &traces[i%len(traces)]
 			e.Observe(ctx, &t.sum, t.spans)
 			i++
 		}
+		if cpu := cpuTime() - cpu0; cpu > 0 {
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/trace")
+		}
 	})
 	b.Run("summarize", func(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
+		cpu0 := cpuTime()
 		for b.Loop() {
 			trace.Summarize(traces[i%len(traces)].spans)
 			i++
+		}
+		if cpu := cpuTime() - cpu0; cpu > 0 {
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/trace")
 		}
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/fluoro-dev/fluoro/internal/model"
 )
 
 // seeds returns the golden inputs, as OTLP/JSON and as OTLP/protobuf.
@@ -34,11 +36,14 @@ func seeds(f *testing.F) (jsons, protos [][]byte) {
 // rejections, never a panic or a document X-Ray would refuse.
 func fuzzMap(t *testing.T, td ptrace.Traces) {
 	spans, rej := NewMapper().Map(td, nil)
+	entities := 0
 	for _, s := range spans {
 		checkRoundTrip(t, s)
+		s.Root.Walk(func(*model.Entity, int) { entities++ })
 	}
-	if n := td.SpanCount(); len(rej) > n || len(spans) < n-len(rej) {
-		t.Fatalf("%d spans in, %d documents and %d rejections out", n, len(spans), len(rej))
+	// Every span is an entity (a parentless client span two) or refused.
+	if n := td.SpanCount(); len(rej) > n || entities < n-len(rej) || entities > 2*n {
+		t.Fatalf("%d spans in, %d entities and %d rejections out", n, entities, len(rej))
 	}
 }
 

@@ -50,35 +50,104 @@ type resourceCtx struct {
 	lang string
 }
 
-// Map appends to out one document per span of td (two for a client or
-// producer span with no parent: a segment for the calling service and a
-// subsegment for the call), and returns the spans it refused. Each Span's
-// Root holds exactly what xray.Decode would read back from its Doc. Map does
-// not retain td.
+// Map appends to out the documents td maps to, and returns the spans it
+// refused. Like the X-Ray SDKs, and unlike the collector's exporter, it
+// nests: a subsegment whose parent span is in the same request (same
+// resource, same trace) is embedded in its parent's document, up to
+// maxEmbedded subsegments per document; server and consumer spans, root
+// spans, and subsegments whose parent is elsewhere are documents of their
+// own. A client or producer span with no parent becomes two entities: a
+// segment for the calling service and the call as its subsegment. Each
+// Span's Root holds exactly what xray.Decode reads back from its Doc. Map
+// does not retain td.
 func (m *Mapper) Map(td ptrace.Traces, out []model.Span) ([]model.Span, []Rejection) {
 	var rejected []Rejection
 	var arena []byte
+	var docs []*doc
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		rc := newResourceCtx(rs.Resource())
+		docs = docs[:0]
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				var rej *Rejection
-				out, rej = m.mapSpan(spans.At(k), rc, out, &arena)
+				docs, rej = m.mapSpan(spans.At(k), rc, docs)
 				if rej != nil {
 					rejected = append(rejected, *rej)
 				}
+			}
+		}
+		nest(docs)
+		for _, d := range docs {
+			if !d.embedded {
+				out = d.render(rc, &arena, out)
 			}
 		}
 	}
 	return out, rejected
 }
 
-// CountSpans returns the number of spans in td.
-func CountSpans(td ptrace.Traces) int { return td.SpanCount() }
+// maxEmbedded bounds the subsegments nested in one document; past it,
+// subsegments are sent on their own, as the X-Ray SDKs stream them.
+const maxEmbedded = 100
+
+// maxNesting bounds how deep subsegments nest (xray.Decode takes 64).
+const maxNesting = 32
+
+type spanKey struct {
+	trace model.TraceID
+	id    model.SpanID
+}
+
+// nest embeds each subsegment whose parent is among docs in that parent.
+// Parent chains that loop or run deeper than maxNesting stay independent.
+func nest(docs []*doc) {
+	if len(docs) < 2 {
+		return
+	}
+	byID := make(map[spanKey]*doc, len(docs))
+	for _, d := range docs {
+		byID[spanKey{d.traceID, d.e.ID}] = d
+	}
+	// depth of the chain above d within docs: -1 not yet known, -2 being
+	// computed (a loop).
+	for _, d := range docs {
+		d.depth = -1
+	}
+	var depth func(d *doc) int
+	depth = func(d *doc) int {
+		switch d.depth {
+		case -2:
+			return maxNesting + 1
+		case -1:
+		default:
+			return d.depth
+		}
+		d.depth = -2
+		n := 0
+		if d.independent {
+			if p := byID[spanKey{d.traceID, d.e.ParentID}]; p != nil && p != d {
+				n = depth(p) + 1
+			}
+		}
+		d.depth = n
+		return n
+	}
+	for _, d := range docs {
+		if !d.independent || depth(d) == 0 || depth(d) > maxNesting {
+			continue
+		}
+		p := byID[spanKey{d.traceID, d.e.ParentID}]
+		if p.depth > maxNesting {
+			continue
+		}
+		p.children = append(p.children, d)
+		d.embedded = true
+	}
+}
 
 func newResourceCtx(r pcommon.Resource) *resourceCtx {
 	rc := &resourceCtx{}
@@ -115,6 +184,10 @@ type doc struct {
 	links         ptrace.SpanLinkSlice
 	linkIDs       []model.TraceID
 	hasLinks      bool
+	// nesting within one request's documents
+	children []*doc
+	embedded bool
+	depth    int
 }
 
 type exception struct {
@@ -128,7 +201,7 @@ type frame struct {
 	line        int
 }
 
-func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []model.Span, arena *[]byte) ([]model.Span, *Rejection) {
+func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []*doc) ([]*doc, *Rejection) {
 	sid := sp.SpanID()
 	if sp.TraceID().IsEmpty() {
 		return out, &Rejection{Code: CodeInvalidTraceID, ID: idString(sid), Message: "span has an all-zero trace id"}
@@ -178,7 +251,7 @@ func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []model.Span, aren
 		seg.e.Origin = rc.origin
 		seg.fillResource(rc)
 		seg.e.Fault, seg.e.Error, seg.e.Throttle = flags(sp, &a)
-		out = append(out, seg.span(rc, arena))
+		out = append(out, seg)
 		e.ParentID = seg.e.ID
 	}
 
@@ -210,7 +283,9 @@ func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []model.Span, aren
 		if k == "aws.xray.annotations" {
 			continue
 		}
-		if val, ok := annotationValue(v); ok {
+		// X-Ray refuses annotation keys over 500 bytes: such attributes
+		// stay in metadata.
+		if val, ok := annotationValue(v); ok && len(k) <= 500 {
 			d.annotations = append(d.annotations, model.Annotation{Key: annotationKey(k), Value: val})
 			continue
 		}
@@ -229,7 +304,7 @@ func (m *Mapper) mapSpan(sp ptrace.Span, rc *resourceCtx, out []model.Span, aren
 			d.linkIDs[i] = traceID(d.links.At(i).TraceID(), uint32(startNs/1e9), m.ids)
 		}
 	}
-	return append(out, d.span(rc, arena)), nil
+	return append(out, d), nil
 }
 
 // seconds converts nanoseconds to epoch seconds, adding the fraction to the

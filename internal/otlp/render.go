@@ -8,26 +8,48 @@ import (
 // documents share one allocation.
 const arenaSize = 64 << 10
 
-// span renders d as an X-Ray segment document, appending it to *arena (a
-// fresh buffer when little room is left). Every field of d.e is written so
-// that xray.Decode reads back the same entity.
-func (d *doc) span(rc *resourceCtx, arena *[]byte) model.Span {
-	e := &d.e
+// render appends to out the document of top-level d with its embedded
+// subsegments, and then, as documents of their own, the subsegments past
+// maxEmbedded. Documents are written into *arena (a fresh buffer when little
+// room is left).
+func (d *doc) render(rc *resourceCtx, arena *[]byte, out []model.Span) []model.Span {
+	var detached []*doc
+	budget := maxEmbedded
 	if cap(*arena)-len(*arena) < 4096 {
 		*arena = make([]byte, 0, arenaSize)
 	}
 	w := jsonw{b: *arena}
 	start := len(w.b)
+	d.write(&w, rc, true, &budget, &detached)
+	*arena = w.b
+	out = append(out, model.Span{TraceID: d.traceID, Independent: d.independent, Root: d.e, Doc: w.b[start:len(w.b):len(w.b)]})
+	for _, x := range detached {
+		out = x.render(rc, arena, out)
+	}
+	return out
+}
+
+// write writes d as a JSON object, top-level or embedded, with the children
+// the budget allows; the others are added to detached, to be sent on their
+// own. It fills d.e.Subsegments with the embedded children's entities. Every
+// field of d.e is written so that xray.Decode reads back the same entity.
+func (d *doc) write(w *jsonw, rc *resourceCtx, top bool, budget *int, detached *[]*doc) {
+	e := &d.e
+	if !top {
+		e.ParentID = 0 // implied by the nesting
+	}
 	w.open()
-	w.key("trace_id")
-	w.traceID(d.traceID)
+	if top {
+		w.key("trace_id")
+		w.traceID(d.traceID)
+	}
 	w.key("id")
 	w.spanID(e.ID)
-	if e.ParentID != 0 {
+	if top && e.ParentID != 0 {
 		w.key("parent_id")
 		w.spanID(e.ParentID)
 	}
-	if d.independent {
+	if top && d.independent {
 		w.key("type")
 		w.str("subsegment")
 	}
@@ -52,8 +74,8 @@ func (d *doc) span(rc *resourceCtx, arena *[]byte) model.Span {
 		w.key("throttle")
 		w.boolean(true)
 	}
-	d.writeHTTP(&w)
-	d.writeAWS(&w, rc)
+	d.writeHTTP(w)
+	d.writeAWS(w, rc)
 	if s := e.SQL; s != nil {
 		w.key("sql")
 		w.open()
@@ -70,7 +92,7 @@ func (d *doc) span(rc *resourceCtx, arena *[]byte) model.Span {
 		w.strField("version", rc.attrs.version)
 		w.close()
 	}
-	d.writeCause(&w)
+	d.writeCause(w)
 	if len(e.Annotations) > 0 {
 		w.key("annotations")
 		w.open()
@@ -127,9 +149,28 @@ func (d *doc) span(rc *resourceCtx, arena *[]byte) model.Span {
 		}
 		w.closeArray()
 	}
+	if len(d.children) > 0 {
+		var kids []*doc
+		for _, c := range d.children {
+			if *budget > 0 {
+				*budget--
+				kids = append(kids, c)
+			} else {
+				*detached = append(*detached, c)
+			}
+		}
+		if len(kids) > 0 {
+			w.key("subsegments")
+			w.openArray()
+			e.Subsegments = make([]model.Entity, len(kids))
+			for i, c := range kids {
+				c.write(w, rc, false, budget, detached)
+				e.Subsegments[i] = c.e
+			}
+			w.closeArray()
+		}
+	}
 	w.close()
-	*arena = w.b
-	return model.Span{TraceID: d.traceID, Independent: d.independent, Root: d.e, Doc: w.b[start:len(w.b):len(w.b)]}
 }
 
 func (d *doc) writeHTTP(w *jsonw) {

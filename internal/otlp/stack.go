@@ -43,7 +43,7 @@ func javaStack(first exception, lines []string) []exception {
 	for _, l := range lines[1:] {
 		switch {
 		case strings.HasPrefix(l, "\tat ") || strings.HasPrefix(l, "    at "):
-			l = strings.TrimSpace(l)[3:]
+			l = strings.TrimPrefix(strings.TrimSpace(l), "at ")
 			p := strings.IndexByte(l, '(')
 			if p < 0 || !strings.HasSuffix(l, ")") || len(cur.stack) >= maxFrames {
 				continue

@@ -119,6 +119,10 @@ func eval(e filterexpr.Expr, s scope, t *Trace) bool {
 	panic(fmt.Sprintf("query: %T not supported; Check must refuse it", e))
 }
 
+// SetGraph gives t its graph, trace.BuildGraph(t.Spans), when the caller
+// has built it already, so that Match does not build it again.
+func (t *Trace) SetGraph(g *trace.Graph) { t.graph = g }
+
 func (t *Trace) graphOf() *trace.Graph {
 	if t.graph == nil {
 		t.graph = trace.BuildGraph(t.Spans)

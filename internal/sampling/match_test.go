@@ -1,6 +1,9 @@
 package sampling
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMatch(t *testing.T) {
 	check := func(pattern, value string, want bool) {
@@ -81,4 +84,21 @@ func containsMeta(s string) bool {
 		}
 	}
 	return false
+}
+
+// FuzzMatchASCII: the allocation-free ASCII path agrees with the general
+// one on ASCII inputs.
+func FuzzMatchASCII(f *testing.F) {
+	f.Add("a*B?c", "AxxbYC")
+	f.Add("*?*", "")
+	f.Fuzz(func(t *testing.T, pattern, value string) {
+		if !isASCII(pattern) || !isASCII(value) {
+			return
+		}
+		p := []rune(strings.ToLower(pattern))
+		v := []rune(strings.ToLower(value))
+		if got, want := matchASCII(pattern, value), matchRunes(p, v); got != want {
+			t.Errorf("matchASCII(%q, %q) = %v, the rune path says %v", pattern, value, got, want)
+		}
+	})
 }

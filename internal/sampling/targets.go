@@ -1,10 +1,13 @@
 package sampling
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -119,11 +122,62 @@ type Targets struct {
 	ttl time.Duration
 
 	mu      sync.Mutex
-	rules   map[string]map[string]*client // rule name → client ID → state
+	rules   map[string]*ruleState
 	lastMod time.Time
 }
 
+// sharesRefresh is how stale a rule's table of fair shares may get before a
+// report recomputes it (a client joining recomputes it at once). Shares are
+// fairness only: the fleet invariant is checked against the quotas held at
+// every grant, whatever the table's age.
+const sharesRefresh = time.Second
+
+// maxClientsPerRule bounds the memory one rule's clients take; a client
+// beyond it is granted no quota (it samples at the FixedRate) and not
+// remembered.
+const maxClientsPerRule = 20_000
+
+// ruleState is what Targets remembers of one rule.
+type ruleState struct {
+	clients    map[string]*client
+	list       []*client // the same clients, for iteration
+	reservoir  int       // the ReservoirSize the shares were computed for
+	computedAt time.Time // when the shares were computed; zero: recompute
+
+	// heldSum is Σ held(now) over the clients, valid before sumValidTill
+	// (the first instant a held quota may lapse): grants update it, and it
+	// is recounted only when a quota lapses, so a grant costs O(1).
+	heldSum      int
+	sumValidTill time.Time
+}
+
+// heldTotal returns Σ held(now) over the rule's clients.
+func (rs *ruleState) heldTotal(now time.Time) int {
+	if now.Before(rs.sumValidTill) {
+		return rs.heldSum
+	}
+	rs.heldSum, rs.sumValidTill = 0, now.Add(24*time.Hour)
+	for _, o := range rs.list {
+		rs.heldSum += o.held(now)
+		rs.lapsesAt(o, now)
+	}
+	return rs.heldSum
+}
+
+// lapsesAt shortens sumValidTill to the next instant o's held quota may
+// shrink.
+func (rs *ruleState) lapsesAt(o *client, now time.Time) {
+	for _, t := range [...]time.Time{o.heldTill, o.prevTill} {
+		if now.Before(t) && t.Before(rs.sumValidTill) {
+			rs.sumValidTill = t
+		}
+	}
+}
+
 type client struct {
+	id       string
+	share    int // fair share at the last computation
+	need     int // ceil(demand), scratch for shares
 	stats    Statistics
 	demand   float64   // requests per second in the last report
 	seen     time.Time // server time of the last report
@@ -144,7 +198,7 @@ func NewTargets(cfg TargetsConfig) (*Targets, error) {
 	if cfg.TTL == 0 {
 		cfg.TTL = DefaultTTL
 	}
-	return &Targets{now: cfg.Now, ttl: cfg.TTL, rules: map[string]map[string]*client{}}, nil
+	return &Targets{now: cfg.Now, ttl: cfg.TTL, rules: map[string]*ruleState{}}, nil
 }
 
 // RuleModified records that a rule was created, updated or deleted at t.
@@ -203,53 +257,63 @@ func (t *Targets) Compute(rules []Rule, stats []Statistics) ([]Target, []Unproce
 
 // grant records s and returns the client's new target. t.mu is held.
 func (t *Targets) grant(rule *Rule, s Statistics, now time.Time) Target {
-	clients := t.rules[rule.RuleName]
-	if clients == nil {
-		clients = map[string]*client{}
-		t.rules[rule.RuleName] = clients
+	rs := t.rules[rule.RuleName]
+	if rs == nil {
+		rs = &ruleState{clients: map[string]*client{}}
+		t.rules[rule.RuleName] = rs
 	}
-	c := clients[s.ClientID]
+	ttl := now.Add(t.ttl).Truncate(time.Second)
+	target := Target{RuleName: rule.RuleName, FixedRate: rule.FixedRate, ReservoirQuotaTTL: ttl, Interval: Interval}
+	c := rs.clients[s.ClientID]
 	if c == nil {
-		c = &client{}
-		clients[s.ClientID] = c
+		if len(rs.clients) >= maxClientsPerRule {
+			return target
+		}
+		c = &client{id: s.ClientID}
+		rs.clients[s.ClientID] = c
+		rs.list = append(rs.list, c)
+		rs.computedAt = time.Time{}
 	}
 	c.stats = s
 	c.demand = float64(s.RequestCount) / Interval
 	c.seen = now
-
-	// Forget clients that neither count towards shares nor hold a quota.
-	var active []string
-	for id, o := range clients {
-		inWindow := now.Sub(o.seen) < activeWindow
-		if !inWindow && !now.Before(o.heldTill) {
-			delete(clients, id)
-			continue
-		}
-		if inWindow {
-			active = append(active, id)
-		}
+	if rs.reservoir != rule.ReservoirSize || now.Sub(rs.computedAt) >= sharesRefresh || now.Before(rs.computedAt) {
+		rs.recompute(rule.ReservoirSize, now)
 	}
-	share := shares(rule.ReservoirSize, clients, active)[s.ClientID]
 
-	room := rule.ReservoirSize
-	for id, o := range clients {
-		if id != s.ClientID {
-			room -= o.held(now)
-		}
-	}
-	quota := max(min(share, room), 0)
-
-	ttl := now.Add(t.ttl).Truncate(time.Second)
-	c.prev, c.prevTill = c.held(now), now.Truncate(time.Second).Add(time.Second)
+	before := c.held(now)
+	room := rule.ReservoirSize - (rs.heldTotal(now) - before)
+	quota := max(min(c.share, room), 0)
+	c.prev, c.prevTill = before, now.Truncate(time.Second).Add(time.Second)
 	c.quota = quota
 	c.heldTill = ttl.Add(heldSlack)
-	return Target{
-		RuleName:          rule.RuleName,
-		FixedRate:         rule.FixedRate,
-		ReservoirQuota:    quota,
-		ReservoirQuotaTTL: ttl,
-		Interval:          Interval,
+	rs.heldSum += c.held(now) - before
+	rs.lapsesAt(c, now)
+	target.ReservoirQuota = quota
+	return target
+}
+
+// recompute forgets the clients that neither count towards shares nor hold
+// a quota, and recomputes the fair shares of the active ones.
+func (rs *ruleState) recompute(reservoir int, now time.Time) {
+	active := make([]*client, 0, len(rs.list))
+	kept := rs.list[:0]
+	for _, o := range rs.list {
+		inWindow := now.Sub(o.seen) < activeWindow
+		if !inWindow && !now.Before(o.heldTill) && !now.Before(o.prevTill) {
+			delete(rs.clients, o.id)
+			continue
+		}
+		kept = append(kept, o)
+		o.share = 0
+		if inWindow {
+			active = append(active, o)
+		}
 	}
+	clear(rs.list[len(kept):])
+	rs.list = kept
+	shares(reservoir, active)
+	rs.reservoir, rs.computedAt = reservoir, now
 }
 
 // held is how much of the reservoir c may use in the current second.
@@ -265,65 +329,62 @@ func (c *client) held(now time.Time) int {
 }
 
 // shares splits reservoir between the active clients (step 2 of the
-// algorithm on Targets). The result sums to at most reservoir.
-func shares(reservoir int, clients map[string]*client, active []string) map[string]int {
-	out := make(map[string]int, len(active))
+// algorithm on Targets), setting their share. The shares sum to at most
+// reservoir.
+func shares(reservoir int, active []*client) {
 	if reservoir <= 0 || len(active) == 0 {
-		return out
+		return
 	}
 	// Busiest first, then by ID, so every tie is broken the same way.
-	sort.Slice(active, func(i, j int) bool {
-		a, b := clients[active[i]], clients[active[j]]
-		if a.demand != b.demand {
-			return a.demand > b.demand
+	slices.SortFunc(active, func(a, b *client) int {
+		if c := cmp.Compare(b.demand, a.demand); c != 0 {
+			return c
 		}
-		return active[i] < active[j]
+		return strings.Compare(a.id, b.id)
 	})
-	need := make(map[string]int, len(active))
 	total := 0
-	for _, id := range active {
-		n := int(math.Ceil(clients[id].demand))
-		need[id] = n
-		total += n
+	for _, c := range active {
+		c.need = int(math.Ceil(c.demand))
+		total += c.need
 	}
 
 	if total <= reservoir {
 		left := reservoir
-		for _, id := range active {
-			out[id] = need[id]
-			left -= need[id]
+		for _, c := range active {
+			c.share = c.need
+			left -= c.need
 		}
 		for i := 0; left > 0; i = (i + 1) % len(active) {
-			out[active[i]]++
+			active[i].share++
 			left--
 		}
-		return out
+		return
 	}
 
 	fair := reservoir / len(active)
 	left := reservoir
 	unmet := 0
-	for _, id := range active {
-		out[id] = min(need[id], fair)
-		left -= out[id]
-		unmet += need[id] - out[id]
+	for _, c := range active {
+		c.share = min(c.need, fair)
+		left -= c.share
+		unmet += c.need - c.share
 	}
 	if left == 0 || unmet == 0 {
-		return out
+		return
 	}
 	// Largest remainder: left < unmet here, so no client exceeds its need.
 	type frac struct {
-		id string
-		f  float64
+		c *client
+		f float64
 	}
 	fracs := make([]frac, 0, len(active))
 	given := 0
-	for _, id := range active {
-		exact := float64(left) * float64(need[id]-out[id]) / float64(unmet)
+	for _, c := range active {
+		exact := float64(left) * float64(c.need-c.share) / float64(unmet)
 		whole := int(exact)
-		out[id] += whole
+		c.share += whole
 		given += whole
-		fracs = append(fracs, frac{id, exact - float64(whole)})
+		fracs = append(fracs, frac{c, exact - float64(whole)})
 	}
 	// Ties go to clients that already hold a quota, so equal clients keep
 	// their units instead of trading them every poll: the Node SDK ignores a
@@ -333,11 +394,10 @@ func shares(reservoir int, clients map[string]*client, active []string) map[stri
 		if fracs[i].f != fracs[j].f {
 			return fracs[i].f > fracs[j].f
 		}
-		return clients[fracs[i].id].quota > clients[fracs[j].id].quota
+		return fracs[i].c.quota > fracs[j].c.quota
 	})
 	for i := 0; given < left && i < len(fracs); i++ {
-		out[fracs[i].id]++
+		fracs[i].c.share++
 		given++
 	}
-	return out
 }

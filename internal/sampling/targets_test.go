@@ -98,16 +98,16 @@ func TestLastRuleModification(t *testing.T) {
 func TestShares(t *testing.T) {
 	check := func(reservoir int, demands []float64, want []int) {
 		t.Helper()
-		clients := map[string]*client{}
-		var active []string
+		var active, byIndex []*client
 		for i, d := range demands {
-			clients[clientID(i)] = &client{demand: d}
-			active = append(active, clientID(i))
+			c := &client{id: clientID(i), demand: d}
+			active = append(active, c)
+			byIndex = append(byIndex, c)
 		}
-		out := shares(reservoir, clients, active)
+		shares(reservoir, active)
 		got := make([]int, len(demands))
-		for i := range demands {
-			got[i] = out[clientID(i)]
+		for i, c := range byIndex {
+			got[i] = c.share
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("shares(%d, %v) = %v, want %v", reservoir, demands, got, want)

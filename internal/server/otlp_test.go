@@ -29,7 +29,9 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/server"
+	fluorotrace "github.com/fluoro-dev/fluoro/internal/trace"
 )
 
 // otelProvider is an OpenTelemetry SDK tracer provider for service name,
@@ -339,6 +341,69 @@ func TestMixedXRayAndOTelTrace(t *testing.T) {
 	if inv.HTTP.Response.Status != 200 || !strings.HasSuffix(inv.HTTP.Request.URL, "/stock") {
 		t.Errorf("OTel segment http: %+v", inv.HTTP)
 	}
+	// The trace's graph (what the service map aggregates) has an edge from
+	// the X-Ray SDK service to the OpenTelemetry one, not an inferred node.
+	tid, err := model.ParseTraceID(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans, err := fluorotrace.Load(ctx, s.Store(), tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := fluorotrace.BuildGraph(fluorotrace.Dedupe(spans))
+	var edge bool
+	for _, e := range g.Edges {
+		if e.From.ID.Name == "shop" && e.To.ID.Name == "inventory" && !e.To.Inferred {
+			edge = true
+		}
+	}
+	if !edge {
+		for _, e := range g.Edges {
+			t.Logf("edge %+v -> %+v (inferred %v)", e.From.ID, e.To.ID, e.To.Inferred)
+		}
+		t.Error("the trace graph has no edge shop -> inventory")
+	}
+
+	// The service map (GetServiceGraph) has both services as nodes and the
+	// edge between them.
+	eventually(t, "GetServiceGraph joins the X-Ray SDK service and the OTel one", func() error {
+		out, err := client.GetServiceGraph(ctx, &awsxray.GetServiceGraphInput{
+			StartTime: aws.Time(time.Now().Add(-5 * time.Minute)), EndTime: aws.Time(time.Now().Add(time.Minute)),
+		})
+		if err != nil {
+			return err
+		}
+		ids := map[string]int32{} // service nodes by name; the client node also bears the root's name
+		for _, n := range out.Services {
+			if aws.ToString(n.Type) != "client" {
+				ids[aws.ToString(n.Name)] = aws.ToInt32(n.ReferenceId)
+			}
+		}
+		shopID, ok1 := ids["shop"]
+		invID, ok2 := ids["inventory"]
+		if !ok1 || !ok2 {
+			return fmt.Errorf("service graph nodes %v, want shop and inventory", ids)
+		}
+		for _, n := range out.Services {
+			if aws.ToInt32(n.ReferenceId) != shopID {
+				continue
+			}
+			for _, e := range n.Edges {
+				if aws.ToInt32(e.ReferenceId) == invID {
+					return nil
+				}
+			}
+		}
+		var desc []string
+		for _, n := range out.Services {
+			for _, e := range n.Edges {
+				desc = append(desc, fmt.Sprintf("%s(%d) -> %d", aws.ToString(n.Name), aws.ToInt32(n.ReferenceId), aws.ToInt32(e.ReferenceId)))
+			}
+		}
+		return fmt.Errorf("no edge shop -> inventory among nodes %v, edges %v", ids, desc)
+	})
+
 	// The summary names both services: one trace, as the service map will draw it.
 	eventually(t, "the summary lists both services", func() error {
 		out, err := client.GetTraceSummaries(ctx, &awsxray.GetTraceSummariesInput{

@@ -221,6 +221,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if s.otlp, err = receiver.Start(receiver.Config{GRPC: cfg.OTLPGRPC, HTTP: cfg.OTLPHTTP, Sink: s.pipe, Logger: log}); err != nil {
 		return nil, err
 	}
+	log.Info("otlp listeners", "grpc", cfg.OTLPGRPC, "http", cfg.OTLPHTTP)
 	if s.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
 	}

@@ -101,29 +101,53 @@ func (b *Bucket) edge(from, to NodeKey) *Edge {
 // segment's own statistics. In-progress segments and calls are not counted:
 // their outcome and duration are not known yet.
 func (b *Bucket) AddTrace(g *trace.Graph, duration float64) {
-	calls := make(map[model.SpanID]bool, len(g.Edges))
-	for _, e := range g.Edges {
-		calls[e.Call.ID] = true
+	b.Apply(Contributions(g, duration))
+}
+
+// Contribution is one trace's part of a graph (see AddTrace), computed once
+// and applied to as many buckets as the trace belongs to (its minute and
+// hour, for each of its groups).
+type Contribution struct {
+	ops []op
+}
+
+// op counts one request of a node or an edge, or only marks that one
+// exists.
+type op struct {
+	from, to *NodeKey // to is set for edges
+	edge     bool
+	kind     Kind // nodes
+	root     bool
+	// count is false for an entry that only makes the node or edge exist
+	// (in-progress requests) or only widens its time span (client nodes).
+	count                bool
+	spanOnly             bool
+	fault, err, throttle bool
+	start, end, duration float64
+}
+
+// Contributions computes what AddTrace adds for the trace of graph g.
+func Contributions(g *trace.Graph, duration float64) Contribution {
+	ops := make([]op, 0, 2*len(g.Nodes)+len(g.Edges)+3)
+	var calls map[model.SpanID]bool
+	if len(g.Edges) > 0 {
+		calls = make(map[model.SpanID]bool, len(g.Edges))
+		for _, e := range g.Edges {
+			calls[e.Call.ID] = true
+		}
 	}
 	for _, gn := range g.Nodes {
 		kind := KindService
-		if gn.Inferred {
-			kind = KindInferred
-		}
-		n := b.node(gn.ID, kind)
-		if gn.Root {
-			n.Root = true
-		}
 		ents := gn.Segments
 		if gn.Inferred {
-			ents = gn.Calls
+			kind, ents = KindInferred, gn.Calls
 		}
+		ops = append(ops, op{from: &gn.ID, kind: kind, root: gn.Root})
 		for _, e := range ents {
-			if e.InProgress {
-				continue
+			if !e.InProgress {
+				ops = append(ops, op{from: &gn.ID, kind: kind, count: true, fault: e.Fault, err: e.Error,
+					throttle: e.Throttle, start: e.Start, end: e.End, duration: duration})
 			}
-			n.Stats.count(e.Fault, e.Error, e.Throttle, e.Start, e.End)
-			n.Stats.Durations.Add(duration)
 		}
 		if gn.Inferred {
 			continue
@@ -134,18 +158,42 @@ func (b *Bucket) AddTrace(g *trace.Graph, duration float64) {
 				// counts it.
 				continue
 			}
-			ck := NodeKey{Name: gn.ID.Name, Type: ClientType, AccountID: gn.ID.AccountID}
-			c := b.node(ck, KindClient)
-			c.Stats.span(seg.Start, seg.End)
-			n.Root = true
-			b.edge(ck, gn.ID).Stats.count(seg.Fault, seg.Error, seg.Throttle, seg.Start, seg.End)
+			ck := &NodeKey{Name: gn.ID.Name, Type: ClientType, AccountID: gn.ID.AccountID}
+			ops = append(ops, op{from: ck, kind: KindClient, spanOnly: true, start: seg.Start, end: seg.End},
+				op{from: &gn.ID, kind: kind, root: true},
+				op{from: ck, to: &gn.ID, edge: true, count: true, fault: seg.Fault, err: seg.Error,
+					throttle: seg.Throttle, start: seg.Start, end: seg.End})
 		}
 	}
 	for _, e := range g.Edges {
 		c := e.Call
-		ed := b.edge(e.From.ID, e.To.ID) // an in-progress call still shows the edge
-		if !c.InProgress {
-			ed.Stats.count(c.Fault, c.Error, c.Throttle, c.Start, c.End)
+		// An in-progress call still shows the edge.
+		ops = append(ops, op{from: &e.From.ID, to: &e.To.ID, edge: true, count: !c.InProgress, fault: c.Fault,
+			err: c.Error, throttle: c.Throttle, start: c.Start, end: c.End})
+	}
+	return Contribution{ops: ops}
+}
+
+// Apply adds a trace's contribution to b.
+func (b *Bucket) Apply(c Contribution) {
+	for i := range c.ops {
+		o := &c.ops[i]
+		var st *Stats
+		if o.edge {
+			st = &b.edge(*o.from, *o.to).Stats
+		} else {
+			n := b.node(*o.from, o.kind)
+			n.Root = n.Root || o.root
+			st = &n.Stats
+			if o.count {
+				n.Stats.Durations.Add(o.duration)
+			}
+		}
+		switch {
+		case o.spanOnly:
+			st.span(o.start, o.end)
+		case o.count:
+			st.count(o.fault, o.err, o.throttle, o.start, o.end)
 		}
 	}
 }

@@ -31,6 +31,14 @@ import (
 // resolution of graphs and time series.
 const BucketSeconds = 60
 
+// HourSeconds is the span of the hourly roll-ups kept beside the minute
+// buckets, under the group id with hourSuffix: a graph over a day reads 24
+// of them and at most 118 minute buckets at its ragged ends, not 1,440.
+const (
+	HourSeconds = 3600
+	hourSuffix  = "/h"
+)
+
 // Config configures a Service. Zero fields take the defaults in
 // parentheses.
 type Config struct {
@@ -59,6 +67,7 @@ type Service struct {
 	flushMu sync.Mutex
 
 	skipped atomic.Int64 // reopened traces not counted again
+	corrupt atomic.Int64 // stored buckets that did not decode
 
 	stop chan struct{}
 	done chan struct{}
@@ -155,8 +164,9 @@ func (s *Service) OnComplete(ctx context.Context, sum *model.Summary, spans []*m
 		return
 	}
 	start := uint32(sum.Start) / BucketSeconds * BucketSeconds
+	hour := uint32(sum.Start) / HourSeconds * HourSeconds
 	g := trace.BuildGraph(spans)
-	dur := sum.Duration()
+	contrib := Contributions(g, sum.Duration())
 	groups := *s.groups.Load()
 	var in []string
 	in = append(in, DefaultGroupID)
@@ -171,6 +181,7 @@ func (s *Service) OnComplete(ctx context.Context, sum *model.Summary, spans []*m
 		}
 		if qt == nil {
 			qt = &query.Trace{Summary: sum, Spans: spans}
+			qt.SetGraph(g)
 		}
 		if query.Match(lg.expr, qt) {
 			in = append(in, lg.g.ID)
@@ -180,14 +191,16 @@ func (s *Service) OnComplete(ctx context.Context, sum *model.Summary, spans []*m
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range in {
-		mb, err := s.memBucket(ctx, bucketKey{start, id}, now)
-		if err != nil {
-			s.cfg.Logger.Error("read service graph bucket", "err", err)
-			continue
+		for _, k := range [2]bucketKey{{start, id}, {hour, id + hourSuffix}} {
+			mb, err := s.memBucket(ctx, k, now)
+			if err != nil {
+				s.cfg.Logger.Error("read service graph bucket", "err", err)
+				continue
+			}
+			mb.b.Apply(contrib)
+			mb.dirty = true
+			mb.touched = now
 		}
-		mb.b.AddTrace(g, dur)
-		mb.dirty = true
-		mb.touched = now
 	}
 }
 
@@ -258,33 +271,50 @@ func (s *Service) Flush(ctx context.Context) error {
 	return nil
 }
 
-// bucketRange is the buckets overlapping [from, to): those starting in
-// [floor(from), to).
+// bucketRange is the minute buckets overlapping [from, to): those
+// starting in [lo, hi), both multiples of BucketSeconds.
 func bucketRange(from, to float64) (uint32, uint32) {
 	f := math.Max(0, math.Floor(from))
-	t := math.Min(math.MaxUint32, math.Ceil(to))
+	t := math.Min(math.MaxUint32-BucketSeconds, math.Ceil(to))
 	lo := uint32(f) / BucketSeconds * BucketSeconds
-	return lo, uint32(t)
+	hi := (uint32(t) + BucketSeconds - 1) / BucketSeconds * BucketSeconds
+	return lo, hi
 }
 
-// Graph returns the merged graph of group's buckets overlapping [from, to)
-// (epoch seconds): every trace that started in those minutes.
+// HourGroup is the store group under which the hourly roll-ups of group id
+// are kept.
+func HourGroup(id string) string { return id + hourSuffix }
+
+// Graph returns the merged graph of group's minute buckets overlapping
+// [from, to) (epoch seconds): every trace that started in those minutes.
+// Whole hours inside the range are read from the hourly roll-ups.
 func (s *Service) Graph(ctx context.Context, groupID string, from, to float64) (*Bucket, error) {
 	if err := s.Flush(ctx); err != nil {
 		return nil, err
 	}
 	lo, hi := bucketRange(from, to)
 	acc := NewBucket()
-	var derr error
-	err := s.cfg.Store.GraphBuckets(ctx, groupID, lo, hi, func(gb store.GraphBucket) bool {
-		derr = acc.DecodeMerge(gb.Data)
-		return derr == nil
-	})
-	if err == nil {
-		err = derr
+	merge := func(gb store.GraphBucket) bool {
+		s.decodeMerge(acc, gb)
+		return true
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read service graph: %w", err)
+	h0 := (lo + HourSeconds - 1) / HourSeconds * HourSeconds
+	h1 := hi / HourSeconds * HourSeconds
+	type part struct {
+		group  string
+		lo, hi uint32
+	}
+	parts := []part{{groupID, lo, hi}}
+	if h0 < h1 {
+		parts = []part{{groupID, lo, h0}, {groupID + hourSuffix, h0, h1}, {groupID, h1, hi}}
+	}
+	for _, p := range parts {
+		if p.lo >= p.hi {
+			continue
+		}
+		if err := s.cfg.Store.GraphBuckets(ctx, p.group, p.lo, p.hi, merge); err != nil {
+			return nil, fmt.Errorf("read service graph: %w", err)
+		}
 	}
 	return acc, nil
 }
@@ -307,22 +337,28 @@ func (s *Service) Series(ctx context.Context, groupID string, from, to float64, 
 	lo, hi := bucketRange(from, to)
 	lo = lo / uint32(period) * uint32(period)
 	var pts []Point
-	var derr error
 	err := s.cfg.Store.GraphBuckets(ctx, groupID, lo, hi, func(gb store.GraphBucket) bool {
 		p := float64(gb.Start / uint32(period) * uint32(period))
 		if len(pts) == 0 || pts[len(pts)-1].Start != p {
 			pts = append(pts, Point{Start: p, Bucket: NewBucket()})
 		}
-		derr = pts[len(pts)-1].Bucket.DecodeMerge(gb.Data)
-		return derr == nil
+		s.decodeMerge(pts[len(pts)-1].Bucket, gb)
+		return true
 	})
-	if err == nil {
-		err = derr
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read service graph: %w", err)
 	}
 	return pts, nil
+}
+
+// decodeMerge merges a stored bucket into acc. A bucket that does not
+// decode (damaged on disk) is logged and skipped, so that it does not fail
+// every query over its minute; acc may keep the part read before the damage.
+func (s *Service) decodeMerge(acc *Bucket, gb store.GraphBucket) {
+	if err := acc.DecodeMerge(gb.Data); err != nil {
+		s.corrupt.Add(1)
+		s.cfg.Logger.Error("skip corrupt service graph bucket", "start", gb.Start, "group", gb.Group, "err", err)
+	}
 }
 
 // TraceGraph builds the graph of the given traces from their stored spans

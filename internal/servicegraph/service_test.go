@@ -133,6 +133,11 @@ func TestServicePersistence(t *testing.T) {
 	if g, w := render(got), render(want); g != w {
 		t.Errorf("graph after reopen:\n%s\nwant\n%s", g, w)
 	}
+	// A range of two partial hours reads minute buckets only; a whole hour
+	// reads the hourly roll-up: both must agree.
+	if part, err := svc.Graph(ctx, DefaultGroupID, from-1800, from+1800); err != nil || render(part) != render(want) {
+		t.Errorf("graph over two partial hours differs from the whole hour's (err %v)", err)
+	}
 	if len(want.Nodes) < 5 || len(want.Edges) < 5 {
 		t.Errorf("demo graph too small to test anything: %d nodes, %d edges", len(want.Nodes), len(want.Edges))
 	}
@@ -267,4 +272,38 @@ func FuzzDecodeBucket(f *testing.F) {
 			nb.Encode(nil)
 		}
 	})
+}
+
+var benchTraces []completed
+
+// BenchmarkOnComplete is the aggregation cost of one completed demo trace
+// (about 9 spans) with the Default group and two more, one of which needs
+// the trace's spans.
+func BenchmarkOnComplete(b *testing.B) {
+	st, err := embedded.Open(b.TempDir(), embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	svc, err := New(ctx, Config{Store: st, Logger: quiet()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, g := range []Group{{Name: "faults", FilterExpression: "fault OR error"},
+		{Name: "orders", FilterExpression: `service("orders") { responsetime > 0.1 }`}} {
+		if _, err := svc.CreateGroup(ctx, g); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if benchTraces == nil {
+		benchTraces = demoTraces(b, 1, 2000, time.Unix(1_767_225_600, 0), 10*time.Millisecond)
+	}
+	traces := benchTraces
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := &traces[i%len(traces)]
+		svc.OnComplete(ctx, &c.sum, c.spans)
+	}
 }

@@ -1,6 +1,7 @@
 package servicegraph
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/DataDog/sketches-go/ddsketch"
@@ -23,6 +24,12 @@ var indexMapping = func() mapping.IndexMapping {
 	return m
 }()
 
+// maxBins bounds a histogram's memory, also when decoding damaged bytes.
+// At 1% accuracy 2,048 bins span a ratio of 10^17 between the smallest and
+// largest value kept (a nanosecond to years); only beyond it would the
+// smallest values be merged into one bin.
+const maxBins = 2048
+
 // Histogram is a mergeable distribution of durations in seconds: a DDSketch
 // with 1% relative accuracy. The zero value is empty and ready to use.
 type Histogram struct {
@@ -31,7 +38,8 @@ type Histogram struct {
 
 func (h *Histogram) sketch() *ddsketch.DDSketch {
 	if h.s == nil {
-		h.s = ddsketch.NewDDSketch(indexMapping, store.NewDenseStore(), store.NewDenseStore())
+		h.s = ddsketch.NewDDSketch(indexMapping, store.NewCollapsingLowestDenseStore(maxBins),
+			store.NewCollapsingLowestDenseStore(maxBins))
 	}
 	return h.s
 }
@@ -123,11 +131,18 @@ func (h *Histogram) encode(b []byte) []byte {
 	return append(b, tmp...)
 }
 
-// decodeMerge merges an encoded sketch into h.
-func (h *Histogram) decodeMerge(enc []byte) error {
+// decodeMerge merges an encoded sketch into h. The sketch library panics
+// on some malformed input (found by FuzzDecodeBucket); that becomes an
+// error, and h may then hold part of the input.
+func (h *Histogram) decodeMerge(enc []byte) (err error) {
 	if len(enc) == 0 {
 		return nil
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decode sketch: %v", r)
+		}
+	}()
 	return h.sketch().DecodeAndMergeWith(enc)
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/filterexpr"
 	"github.com/fluoro-dev/fluoro/internal/query"
+	"github.com/fluoro-dev/fluoro/internal/store"
 )
 
 // Config is the `tail_sampling:` section of the server's YAML. Default
@@ -155,6 +156,9 @@ type compiledFilter struct {
 	policy     string // "filter:NAME"
 	expr       filterexpr.Expr
 	needsSpans bool
+	// need, when set, is a term every match must satisfy (query.Hint) that
+	// can be checked on the spans without summarising them.
+	need *store.Hint
 }
 
 func (c *Config) compile() (compiled, error) {
@@ -205,7 +209,11 @@ func (c *Config) compile() (compiled, error) {
 		if err := query.Check(e); err != nil {
 			return out, fmt.Errorf("tail_sampling filter %q: %w", f.Name, err)
 		}
-		out.filters = append(out.filters, compiledFilter{policy: "filter:" + f.Name, expr: e, needsSpans: query.NeedsSpans(e)})
+		cf := compiledFilter{policy: "filter:" + f.Name, expr: e, needsSpans: query.NeedsSpans(e)}
+		if h := query.Hint(e); h != nil && (h.Field == store.HintAnnotation || h.Field == store.HintUser) {
+			cf.need = h
+		}
+		out.filters = append(out.filters, cf)
 	}
 	return out, nil
 }

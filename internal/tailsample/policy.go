@@ -9,6 +9,7 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/query"
 	"github.com/fluoro-dev/fluoro/internal/sampling"
+	"github.com/fluoro-dev/fluoro/internal/store"
 	"github.com/fluoro-dev/fluoro/internal/trace"
 )
 
@@ -111,7 +112,7 @@ func (ev *evaluator) decide(id model.TraceID, spans []model.Span, rate float64, 
 			return PolicyLatency, false
 		}
 	}
-	if len(ev.filters) > 0 {
+	if len(ev.filters) > 0 && ev.mayMatch(spans) {
 		ev.ptrs = ev.ptrs[:0]
 		for i := range spans {
 			ev.ptrs = append(ev.ptrs, &spans[i])
@@ -122,6 +123,9 @@ func (ev *evaluator) decide(id model.TraceID, spans []model.Span, rate float64, 
 		t := query.Trace{Summary: &sum}
 		matched := ""
 		for _, fl := range ev.filters {
+			if fl.need != nil && !satisfies(fl.need, spans) {
+				continue
+			}
 			if fl.needsSpans {
 				t.Spans = deduped
 			}
@@ -145,6 +149,56 @@ func (ev *evaluator) decide(id model.TraceID, spans []model.Span, rate float64, 
 		}
 	}
 	return "", true
+}
+
+// mayMatch reports whether some filter could match: one without a
+// necessary term, or one whose term some span satisfies. It spares most
+// traces the summary a filter is evaluated on.
+func (ev *evaluator) mayMatch(spans []model.Span) bool {
+	for _, fl := range ev.filters {
+		if fl.need == nil || satisfies(fl.need, spans) {
+			return true
+		}
+	}
+	return false
+}
+
+// satisfies reports whether some segment or subsegment carries the
+// annotation value or user of h, compared as the filter language compares
+// them (exact key, exact value of the same kind).
+func satisfies(h *store.Hint, spans []model.Span) bool {
+	found := false
+	for i := range spans {
+		spans[i].Root.Walk(func(e *model.Entity, _ int) {
+			if found {
+				return
+			}
+			if h.Field == store.HintUser {
+				found = e.User == h.Value.Str
+				return
+			}
+			for _, a := range e.Annotations {
+				if a.Key == h.Key && a.Value.Kind == h.Value.Kind && sameValue(a.Value, h.Value) {
+					found = true
+					return
+				}
+			}
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
+func sameValue(a, b model.Value) bool {
+	switch a.Kind {
+	case model.Number:
+		return a.Num == b.Num
+	case model.Bool:
+		return a.Bool == b.Bool
+	}
+	return a.Str == b.Str
 }
 
 func slow(l LatencyPolicy, f *facts) bool {

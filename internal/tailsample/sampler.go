@@ -160,7 +160,7 @@ func (s *Sampler) Offer(spans []model.Span) {
 				}
 				continue
 			}
-			p = &pending{id: sp.TraceID}
+			p = &pending{id: sp.TraceID, spans: make([]model.Span, 0, 4)} // most traces have a few documents
 			s.buf[sp.TraceID] = p
 		} else if !p.deciding {
 			s.unlink(p)

@@ -346,6 +346,7 @@ func TestFilterPolicies(t *testing.T) {
 			{Name: "vip", Expression: `annotation.tier = "gold"`},
 			{Name: "slow-db", Expression: `service("orders") { responsetime > 0.3 }`},
 			{Name: "admin", Expression: `user = "admin" OR http.url CONTAINS "/admin"`},
+			{Name: "bulk", Expression: `annotation.items = 3 AND http.method = "POST"`},
 		}
 	}))
 	ann := func(e *model.Entity) {
@@ -363,6 +364,15 @@ func TestFilterPolicies(t *testing.T) {
 		{[]model.Span{span(storetest.TraceID(epoch, 6), 1, 0, "web", epoch, 0.1, func(e *model.Entity) { e.HTTP.URL = "https://x/admin/users" })}, "filter:admin"},
 		// Errors come first: a gold trace with a fault is kept as an error.
 		{[]model.Span{span(storetest.TraceID(epoch, 7), 1, 0, "web", epoch, 0.1, func(e *model.Entity) { ann(e); e.Fault = true })}, "error"},
+		// A numeric annotation on a subsegment, and the root's method.
+		{[]model.Span{span(storetest.TraceID(epoch, 8), 1, 0, "web", epoch, 0.1, func(e *model.Entity) {
+			e.HTTP.Method = "POST"
+			e.Subsegments = []model.Entity{{Name: "work", Annotations: []model.Annotation{{Key: "items", Value: model.Value{Kind: model.Number, Num: 3}}}}}
+		})}, "filter:bulk"},
+		{[]model.Span{span(storetest.TraceID(epoch, 9), 1, 0, "web", epoch, 0.1, func(e *model.Entity) {
+			e.HTTP.Method = "POST"
+			e.Annotations = []model.Annotation{{Key: "items", Value: model.Value{Kind: model.Number, Num: 4}}}
+		})}, ""},
 	}
 	for _, c := range cases {
 		h.s.Offer(c.spans)
@@ -414,4 +424,67 @@ func TestConfigValidate(t *testing.T) {
 	if got := (tailsample.Budget{TracesPerMonth: 2_592_000}).Target(); got != 1 {
 		t.Errorf("2,592,000 traces a month = %v/s, want 1", got)
 	}
+}
+
+// TestConcurrentOffers: offers from several goroutines racing with
+// decisions (spans arriving while their trace is being decided, after it
+// was decided, and past the caps) lose and duplicate nothing: every span is
+// counted once as kept or dropped, and a kept trace's spans all reach the
+// sink. Run with -race.
+func TestConcurrentOffers(t *testing.T) {
+	h := newHarness(t, cfgWith(func(c *tailsample.Config) {
+		c.Rate, c.DecisionWait, c.MaxTraces = 0.5, 5*time.Millisecond, 300
+	}))
+	const writers, traces, spansPer = 4, 2000, 4
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				h.clock.advance(time.Millisecond)
+				h.s.Poll(context.Background())
+			}
+		}
+	}()
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range traces {
+				id := storetest.TraceID(epoch, uint64(i))
+				// Each writer sends its own spans of the same traces.
+				h.s.Offer([]model.Span{span(id, model.SpanID(w*spansPer+1), 0, "a", epoch, 0.1, nil)})
+				h.s.Offer([]model.Span{
+					span(id, model.SpanID(w*spansPer+2), 1, "b", epoch, 0.1, nil),
+					span(id, model.SpanID(w*spansPer+3), 1, "c", epoch, 0.1, nil),
+					span(id, model.SpanID(w*spansPer+4), 1, "d", epoch, 0.1, nil),
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-polled
+	if err := h.s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	kept := h.counter("fluoro_tailsample_spans_total", "decision", "kept")
+	dropped := h.counter("fluoro_tailsample_spans_total", "decision", "dropped")
+	if total := writers * traces * spansPer; kept+dropped != float64(total) {
+		t.Errorf("%v kept + %v dropped spans, want %d offered", kept, dropped, total)
+	}
+	written := 0
+	for _, n := range h.sink.spans {
+		written += n
+	}
+	if float64(written) != kept {
+		t.Errorf("%d spans written, %v counted as kept", written, kept)
+	}
+	t.Logf("%v spans kept, %v dropped, %v forced decisions, %d traces kept", kept, dropped,
+		h.counter("fluoro_tailsample_forced_decisions_total"), len(h.sink.kept()))
 }

@@ -47,7 +47,7 @@ func BuildGraph(spans []*model.Span) *Graph {
 		}
 		return n
 	}
-	x := indexSpans(spans)
+	x := indexGraph(spans)
 	root := x.root
 	for _, seg := range x.segments {
 		n := node(segmentNode(seg), false)
@@ -58,7 +58,9 @@ func BuildGraph(spans []*model.Span) *Graph {
 	}
 	for _, s := range spans {
 		var from *Node
-		if seg := owner(x.holder, s.Root.ID); seg != nil {
+		if !s.Independent {
+			from = byID[segmentNode(&s.Root)]
+		} else if seg := owner(x.holder, s.Root.ID); seg != nil {
 			from = byID[segmentNode(seg)]
 		}
 		s.Root.Walk(func(e *model.Entity, depth int) {

@@ -40,3 +40,30 @@ func (x *traceIndex) has(id model.SpanID) bool {
 	_, ok := x.holder[id]
 	return ok
 }
+
+// indexGraph is the index BuildGraph needs. When every span is a segment
+// (no independent subsegments, the common case) and one has no parent, it
+// skips mapping every entity id: each span's calls belong to its own
+// segment, and the root is the earliest segment without a parent. The
+// service graph is built at ingest for every trace, so this matters.
+func indexGraph(spans []*model.Span) *traceIndex {
+	hasRoot := false
+	for _, s := range spans {
+		if s.Independent {
+			return indexSpans(spans)
+		}
+		hasRoot = hasRoot || s.Root.ParentID == 0
+	}
+	if !hasRoot {
+		return indexSpans(spans) // findRoot needs to know which parents are missing
+	}
+	x := &traceIndex{callee: make(map[model.SpanID]*model.Entity, len(spans))}
+	for _, s := range spans {
+		x.segments = append(x.segments, &s.Root)
+		if s.Root.ParentID != 0 {
+			x.callee[s.Root.ParentID] = &s.Root
+		}
+	}
+	x.root = findRoot(x.segments, nil)
+	return x
+}

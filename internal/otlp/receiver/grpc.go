@@ -82,6 +82,9 @@ func (h *handler) exportGRPC(_ context.Context, req *exportRequest) (*exportResp
 		return nil, status.Error(codes.InvalidArgument, req.err.Error())
 	}
 	rejected, msg, err := h.export(TransportGRPC, req.td)
+	if err == errMapping {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
 	if err != nil {
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}

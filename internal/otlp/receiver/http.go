@@ -90,6 +90,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rejected, msg, err := h.export(TransportHTTP, td)
+	if err == errMapping {
+		h.fail(w, ct, http.StatusInternalServerError, codes.Internal, err.Error())
+		return
+	}
 	if err != nil {
 		h.fail(w, ct, http.StatusServiceUnavailable, codes.Unavailable, err.Error())
 		return

@@ -95,10 +95,22 @@ func newHandler(cfg Config) *handler {
 // errUnavailable is returned when the sink refuses documents.
 var errUnavailable = errors.New("ingest is shutting down")
 
+// errMapping is returned when mapping a request failed unexpectedly.
+var errMapping = errors.New("internal error mapping the request")
+
 // export maps td and hands the result to the sink. It returns the number of
 // spans refused and a message naming the first refusal, for OTLP's partial
 // success.
 func (h *handler) export(transport string, td ptrace.Traces) (rejected int64, msg string, err error) {
+	// A mapping bug must cost one request, not the process: gRPC and
+	// net/http would otherwise crash or drop the connection.
+	defer func() {
+		if r := recover(); r != nil {
+			h.log.Error("otlp mapping panicked", "panic", r, "transport", transport)
+			h.sink.Reject(CodeInvalidRequest, "", fmt.Errorf("mapping panicked: %v", r))
+			rejected, msg, err = 0, "", errMapping
+		}
+	}()
 	n := td.SpanCount()
 	if n == 0 {
 		return 0, "", nil
