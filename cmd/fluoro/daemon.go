@@ -62,6 +62,8 @@ func daemonConfig(args []string, env func(string) (string, bool), stderr io.Writ
 	for _, n := range []string{"t", "bind-tcp"} {
 		fs.StringVar(&tcp, n, cfg.TCP, "TCP address for sampling calls (proxied to the server), /healthz and /metrics")
 	}
+	otlpGRPC := fs.String("otlp-grpc", cfg.OTLPGRPC, "OTLP/gRPC address; spans are mapped here and relayed (\"\": off)")
+	otlpHTTP := fs.String("otlp-http", cfg.OTLPHTTP, "OTLP/HTTP address, path /v1/traces (\"\": off)")
 	endpoint := fs.String("endpoint", "", "the Fluoro server's X-Ray API, e.g. http://fluoro:2000 (required)")
 	spoolDir := fs.String("spool-dir", cfg.SpoolDir, "directory for batches the server cannot take yet (\"\": no spool)")
 	spoolMax := fs.Int64("spool-max-bytes", cfg.SpoolMaxBytes, "cap on the spool; past it the oldest batches are dropped and counted")
@@ -116,6 +118,10 @@ func daemonConfig(args []string, env func(string) (string, bool), stderr io.Writ
 			cfg.TCP = tcp
 		case "endpoint":
 			cfg.Endpoint = *endpoint
+		case "otlp-grpc":
+			cfg.OTLPGRPC = *otlpGRPC
+		case "otlp-http":
+			cfg.OTLPHTTP = *otlpHTTP
 		case "spool-dir":
 			cfg.SpoolDir = *spoolDir
 		case "spool-max-bytes":

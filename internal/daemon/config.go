@@ -68,6 +68,11 @@ type Config struct {
 	ResourceARN string `yaml:"resource_arn"`
 	// UDPReaders is how many goroutines read the UDP socket.
 	UDPReaders int `yaml:"udp_readers"`
+	// OTLPGRPC and OTLPHTTP are the OTLP/gRPC and OTLP/HTTP (/v1/traces)
+	// addresses; spans are mapped to X-Ray documents here, at the edge, and
+	// relayed like the SDKs' segments. Empty disables one.
+	OTLPGRPC string `yaml:"otlp_grpc"`
+	OTLPHTTP string `yaml:"otlp_http"`
 	// UDPBufferBytes is the kernel receive buffer asked for the UDP socket.
 	UDPBufferBytes int `yaml:"udp_buffer_bytes"`
 }
@@ -93,6 +98,8 @@ func Default() Config {
 		TelemetryInterval: 60 * time.Second,
 		UDPReaders:        2,
 		UDPBufferBytes:    8 << 20,
+		OTLPGRPC:          "127.0.0.1:4317",
+		OTLPHTTP:          "127.0.0.1:4318",
 	}
 }
 
@@ -103,6 +110,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.TCP); err != nil {
 		return fmt.Errorf("tcp address %q: %w", c.TCP, err)
+	}
+	for name, addr := range map[string]string{"otlp_grpc": c.OTLPGRPC, "otlp_http": c.OTLPHTTP} {
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
+			return fmt.Errorf("%s address %q: %w", name, addr, err)
+		}
 	}
 	if c.Endpoint == "" {
 		return errors.New("endpoint must be set: the Fluoro server's API, e.g. http://fluoro:2000")

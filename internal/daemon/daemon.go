@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/fluoro-dev/fluoro/internal/otlp/receiver"
 )
 
 // Daemon is a running `fluoro daemon`.
@@ -27,6 +29,7 @@ type Daemon struct {
 	up     *upstream
 	relay  *relay
 	udp    *listener
+	otlp   *receiver.Receiver // nil when both OTLP listeners are off
 	tcpLn  net.Listener
 	http   *http.Server
 	tele   *telemetry
@@ -71,6 +74,12 @@ func Start(cfg Config, log *slog.Logger, version string) (_ *Daemon, err error) 
 	if d.udp, err = listenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, d.relay, d.m); err != nil {
 		return nil, err
 	}
+	if cfg.OTLPGRPC != "" || cfg.OTLPHTTP != "" {
+		if d.otlp, err = receiver.Start(receiver.Config{GRPC: cfg.OTLPGRPC, HTTP: cfg.OTLPHTTP,
+			Sink: &otlpSink{relay: d.relay, m: d.m}, Logger: log}); err != nil {
+			return nil, err
+		}
+	}
 	if d.tcpLn, err = net.Listen("tcp", cfg.TCP); err != nil {
 		return nil, fmt.Errorf("listen tcp: %w", err)
 	}
@@ -99,6 +108,22 @@ func Start(cfg Config, log *slog.Logger, version string) (_ *Daemon, err error) 
 // Sink is where other sources (OTLP) hand documents to the relay.
 func (d *Daemon) Sink() Sink { return d.relay }
 
+// OTLPGRPCAddr and OTLPHTTPAddr are the bound OTLP addresses, nil when
+// disabled.
+func (d *Daemon) OTLPGRPCAddr() net.Addr {
+	if d.otlp == nil {
+		return nil
+	}
+	return d.otlp.GRPCAddr()
+}
+
+func (d *Daemon) OTLPHTTPAddr() net.Addr {
+	if d.otlp == nil {
+		return nil
+	}
+	return d.otlp.HTTPAddr()
+}
+
 // UDPAddr and TCPAddr are the bound listener addresses.
 func (d *Daemon) UDPAddr() net.Addr { return d.udp.addr() }
 func (d *Daemon) TCPAddr() net.Addr { return d.tcpLn.Addr() }
@@ -115,6 +140,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		d.ready.Store(false)
 		if d.udp != nil {
 			errs = append(errs, d.udp.close())
+		}
+		if d.otlp != nil {
+			errs = append(errs, d.otlp.Close(ctx))
 		}
 		if d.http != nil {
 			errs = append(errs, d.http.Shutdown(ctx))

@@ -73,6 +73,7 @@ func testDaemon(t *testing.T, endpoint string) daemon.Config {
 	cfg := daemon.Default()
 	cfg.UDP = "127.0.0.1:0"
 	cfg.TCP = "127.0.0.1:0"
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Endpoint = endpoint
 	cfg.SpoolDir = t.TempDir()
 	cfg.FlushInterval = 20 * time.Millisecond

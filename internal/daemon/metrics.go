@@ -52,6 +52,8 @@ type metrics struct {
 	replayedSegs  prometheus.Counter
 	telemetrySent prometheus.Counter
 	upstreamUp    prometheus.Gauge
+	otlpReceived  *prometheus.CounterVec
+	otlpRejected  *prometheus.CounterVec
 
 	// Pre-resolved children for the hot path.
 	dropHeader, dropNoHdr, dropEmpty, dropLarge prometheus.Counter
@@ -104,6 +106,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reg.MustRegister(m.received, m.dropped, m.unprocessed, m.sent, m.batches, m.retries, m.backendErrors,
 			m.spooledRecs, m.spooledBytes, m.replayedRecs, m.replayedSegs, m.telemetrySent, m.upstreamUp)
 	}
+	newOTLPMetrics(m, reg)
 	return m
 }
 

@@ -56,6 +56,7 @@ func BenchmarkUDPRelay(b *testing.B) {
 func daemonBenchConfig(b *testing.B, endpoint string) daemon.Config {
 	cfg := daemon.Default()
 	cfg.UDP, cfg.TCP, cfg.Endpoint = "127.0.0.1:0", "127.0.0.1:0", endpoint
+	cfg.OTLPGRPC, cfg.OTLPHTTP = "", ""
 	cfg.SpoolDir = b.TempDir()
 	cfg.TelemetryInterval = 0
 	return cfg
