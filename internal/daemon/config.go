@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/fluoro-dev/fluoro/internal/tailsample"
 )
 
 // DefaultAddress is where the X-Ray daemon and the SDKs meet: UDP and TCP on
@@ -73,6 +75,9 @@ type Config struct {
 	// relayed like the SDKs' segments. Empty disables one.
 	OTLPGRPC string `yaml:"otlp_grpc"`
 	OTLPHTTP string `yaml:"otlp_http"`
+	// TailSampling, when enabled, decides at the edge which traces are
+	// relayed (docs/tail-sampling.md); off by default.
+	TailSampling tailsample.Config `yaml:"tail_sampling"`
 	// UDPBufferBytes is the kernel receive buffer asked for the UDP socket.
 	UDPBufferBytes int `yaml:"udp_buffer_bytes"`
 }
@@ -114,6 +119,11 @@ func (c *Config) Validate() error {
 	for name, addr := range map[string]string{"otlp_grpc": c.OTLPGRPC, "otlp_http": c.OTLPHTTP} {
 		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
 			return fmt.Errorf("%s address %q: %w", name, addr, err)
+		}
+	}
+	if c.TailSampling.Enabled {
+		if err := c.TailSampling.Validate(); err != nil {
+			return fmt.Errorf("tail_sampling: %w", err)
 		}
 	}
 	if c.Endpoint == "" {

@@ -30,6 +30,7 @@ type Daemon struct {
 	relay  *relay
 	udp    *listener
 	otlp   *receiver.Receiver // nil when both OTLP listeners are off
+	edge   *edgeSampler       // nil without tail sampling at the edge
 	tcpLn  net.Listener
 	http   *http.Server
 	tele   *telemetry
@@ -71,12 +72,19 @@ func Start(cfg Config, log *slog.Logger, version string) (_ *Daemon, err error) 
 	d.up = newUpstream(cfg, d.m, log, version)
 	d.relay = newRelay(cfg, d.m, d.sp, d.up, log)
 	d.relay.start()
-	if d.udp, err = listenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, d.relay, d.m); err != nil {
+	var docs adder = d.relay
+	if cfg.TailSampling.Enabled {
+		if d.edge, err = newEdgeSampler(cfg.TailSampling, d.relay, d.reg, d); err != nil {
+			return nil, fmt.Errorf("tail sampling: %w", err)
+		}
+		docs = d.edge
+	}
+	if d.udp, err = listenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, docs, d.m); err != nil {
 		return nil, err
 	}
 	if cfg.OTLPGRPC != "" || cfg.OTLPHTTP != "" {
 		if d.otlp, err = receiver.Start(receiver.Config{GRPC: cfg.OTLPGRPC, HTTP: cfg.OTLPHTTP,
-			Sink: &otlpSink{relay: d.relay, m: d.m}, Logger: log}); err != nil {
+			Sink: &otlpSink{relay: d.relay, edge: d.edge, m: d.m}, Logger: log}); err != nil {
 			return nil, err
 		}
 	}
@@ -143,6 +151,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		}
 		if d.otlp != nil {
 			errs = append(errs, d.otlp.Close(ctx))
+		}
+		if d.edge != nil {
+			errs = append(errs, d.edge.close(ctx))
 		}
 		if d.http != nil {
 			errs = append(errs, d.http.Shutdown(ctx))

@@ -19,12 +19,16 @@ const readBuffer = 64<<10 + 1
 // datagram costs no allocation.
 type listener struct {
 	conn *net.UDPConn
-	r    *relay
+	r    adder
 	m    *metrics
 	wg   sync.WaitGroup
 }
 
-func listenUDP(addr string, bufBytes, readers int, r *relay, m *metrics) (*listener, error) {
+// adder takes one document read from the socket (received is counted by
+// the caller); the relay, or the edge tail sampler in front of it.
+type adder interface{ add(doc []byte) }
+
+func listenUDP(addr string, bufBytes, readers int, r adder, m *metrics) (*listener, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen udp %s: %w", addr, err)
