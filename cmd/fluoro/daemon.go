@@ -5,9 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -23,27 +21,15 @@ func runDaemon(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return fmt.Errorf("log level: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if memLimit > 0 {
-		debug.SetMemoryLimit(memLimit)
+	log, err := newLogger(logLevel, stderr, memLimit)
+	if err != nil {
+		return err
 	}
 	d, err := daemon.Start(cfg, log, version)
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	log.Info("shutting down: sending or spooling everything read")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := d.Shutdown(stopCtx); err != nil {
-		return fmt.Errorf("shut down: %w", err)
-	}
-	log.Info("stopped cleanly")
-	return nil
+	return serveUntilDone(ctx, log, "sending or spooling everything read", 10*time.Second, d.Shutdown)
 }
 
 // daemonConfig builds the configuration: defaults, then the YAML file, then

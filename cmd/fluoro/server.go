@@ -5,9 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -55,28 +53,15 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 			cfg.OTLPHTTP = *otlpHTTP
 		}
 	})
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("log level: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
-	if *memLimit > 0 {
-		debug.SetMemoryLimit(*memLimit)
+	log, err := newLogger(*logLevel, stderr, *memLimit)
+	if err != nil {
+		return err
 	}
 	srv, err := server.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	log.Info("shutting down: writing everything accepted")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(stopCtx); err != nil {
-		return fmt.Errorf("shut down: %w", err)
-	}
-	log.Info("stopped cleanly")
-	return nil
+	return serveUntilDone(ctx, log, "writing everything accepted", 60*time.Second, srv.Shutdown)
 }
 
 // loadConfig reads a YAML file over cfg; keys it does not name keep their
