@@ -179,6 +179,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if s.graph, err = servicegraph.New(ctx, servicegraph.Config{Store: s.st, FlushInterval: cfg.Ingest.SyncInterval, Logger: log}); err != nil {
 		return nil, err
 	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "fluoro_servicegraph_reopened_traces_skipped_total",
+			Help: "Traces reopened by late spans whose late segments the service map does not count."},
+			func() float64 { return float64(s.graph.Skipped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "fluoro_servicegraph_corrupt_buckets_total",
+			Help: "Stored service-graph buckets that did not decode and were skipped."},
+			func() float64 { return float64(s.graph.Corrupt()) }))
 	icfg := ingest.Config{
 		QueueItems: cfg.Ingest.QueueItems, QueueBytes: cfg.Ingest.QueueBytes, Workers: cfg.Ingest.Workers,
 		SyncInterval: cfg.Ingest.SyncInterval, TraceIdle: cfg.Ingest.TraceIdle, MaxLiveTraces: cfg.Ingest.MaxLiveTraces,

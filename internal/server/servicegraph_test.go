@@ -334,6 +334,19 @@ func TestServiceGraphXRaySDK(t *testing.T) {
 		t.Errorf("a filter naming an unknown group: %v, want InvalidRequestException naming it", err)
 	}
 
+	// The service map's own counters are exported.
+	resp, err := http.Get("http://" + s.HTTPAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"fluoro_servicegraph_reopened_traces_skipped_total 0", "fluoro_servicegraph_corrupt_buckets_total 0"} {
+		if !strings.Contains(string(body), name) {
+			t.Errorf("/metrics lacks %q", name)
+		}
+	}
+
 	// Groups: list, get by ARN, update, delete.
 	gs, err := client.GetGroups(ctx, &awsxray.GetGroupsInput{})
 	if err != nil {

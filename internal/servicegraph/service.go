@@ -147,6 +147,9 @@ func (s *Service) Close(ctx context.Context) error {
 // Skipped counts the reopened traces (Revision > 0) not counted again.
 func (s *Service) Skipped() int64 { return s.skipped.Load() }
 
+// Corrupt counts the stored buckets that did not decode and were skipped.
+func (s *Service) Corrupt() int64 { return s.corrupt.Load() }
+
 // OnComplete adds a completed trace to the buckets of the Default group and
 // of every group whose filter it satisfies; it is ingest.Config.OnComplete.
 //
