@@ -142,7 +142,7 @@ func (s *Server) op(path string, fn func(ctx context.Context, body []byte) (any,
 			writeError(w, invalid("read request body: %v", err))
 			return
 		}
-		out, err := fn(r.Context(), body)
+		out, err := fn(context.WithValue(r.Context(), userAgentKey{}, r.Header.Get("User-Agent")), body)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {
@@ -162,6 +162,10 @@ func (s *Server) op(path string, fn func(ctx context.Context, body []byte) (any,
 		w.Write(b)
 	})
 }
+
+// userAgentKey carries the request's User-Agent to an operation, for the
+// one client quirk Fluoro serves (see nodeSDKQuirk).
+type userAgentKey struct{}
 
 // decode reads a request body into v; an empty body is {}.
 func decode(body []byte, v any) error {

@@ -341,7 +341,34 @@ func (s *Server) getSamplingRules(_ context.Context, body []byte) (any, error) {
 // with a full quota of rules, and SDKs do not split their reports.
 const maxStatisticsDocuments = sampling.MaxRules + 1
 
-func (s *Server) getSamplingTargets(_ context.Context, body []byte) (any, error) {
+// nodeSDKQuirk reports whether a GetSamplingTargets call comes from npm's
+// aws-xray-sdk-core, which sends no User-Agent (every AWS SDK and the other
+// X-Ray SDKs send one). That SDK reads ReservoirQuotaTTL and
+// LastRuleModification with `new Date(n)`, as milliseconds: given X-Ray's
+// epoch seconds, every quota looks expired since 1970 and each process
+// borrows one request a second, so a fleet overruns its reservoir (against
+// AWS X-Ray too). Fluoro sends that SDK milliseconds, which it reads right.
+func nodeSDKQuirk(ctx context.Context) bool {
+	ua, ok := ctx.Value(userAgentKey{}).(string)
+	return ok && ua == ""
+}
+
+// wireTime is a time as a JSON number: epoch seconds, or milliseconds for
+// the Node.js SDK (nodeSDKQuirk).
+type wireTime struct {
+	t      time.Time
+	millis bool
+}
+
+func (w wireTime) MarshalJSON() ([]byte, error) {
+	if w.millis {
+		return strconv.AppendInt(nil, w.t.UnixMilli(), 10), nil
+	}
+	return epochSeconds(w.t).MarshalJSON()
+}
+
+func (s *Server) getSamplingTargets(ctx context.Context, body []byte) (any, error) {
+	millis := nodeSDKQuirk(ctx)
 	var in struct {
 		SamplingStatisticsDocuments []struct {
 			RuleName     *string
@@ -397,23 +424,23 @@ func (s *Server) getSamplingTargets(_ context.Context, body []byte) (any, error)
 		RuleName          string
 		FixedRate         float64
 		ReservoirQuota    int
-		ReservoirQuotaTTL epochSeconds
+		ReservoirQuotaTTL wireTime
 		Interval          int
 	}
 	type unprocessedOut struct{ RuleName, ErrorCode, Message string }
 	out := struct {
 		SamplingTargetDocuments []targetOut
-		LastRuleModification    epochSeconds
+		LastRuleModification    wireTime
 		UnprocessedStatistics   []unprocessedOut
 	}{
 		SamplingTargetDocuments: make([]targetOut, 0, len(targets)),
-		LastRuleModification:    epochSeconds(s.cfg.Sampling.LastRuleModification()),
+		LastRuleModification:    wireTime{s.cfg.Sampling.LastRuleModification(), millis},
 		UnprocessedStatistics:   make([]unprocessedOut, 0, len(unprocessed)),
 	}
 	for _, t := range targets {
 		out.SamplingTargetDocuments = append(out.SamplingTargetDocuments, targetOut{
 			RuleName: t.RuleName, FixedRate: t.FixedRate, ReservoirQuota: t.ReservoirQuota,
-			ReservoirQuotaTTL: epochSeconds(t.ReservoirQuotaTTL), Interval: t.Interval,
+			ReservoirQuotaTTL: wireTime{t.ReservoirQuotaTTL, millis}, Interval: t.Interval,
 		})
 	}
 	for _, u := range unprocessed {

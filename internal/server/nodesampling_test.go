@@ -21,14 +21,11 @@ import (
 // GetSamplingStatisticSummaries) and accepts Fluoro's targets; the quotas
 // the three SDKs loaded sum to at most the rule's reservoir of 2.
 //
-// aws-xray-sdk-core 3.12.0 then reads ReservoirQuotaTTL, epoch seconds as
-// X-Ray sends them, with `new Date(n).getTime() / 1000`, i.e. as
-// milliseconds (service_connector.js dateToEpoch): every quota looks expired
-// since 1970 and each process borrows one request per second instead, as it
-// would against AWS X-Ray. The test checks that behaviour (at most one
-// reservoir sample per process per second); should a later SDK read the TTL
-// right, it checks instead that the three together stay within the
-// reservoir.
+// aws-xray-sdk-core 3.12.0 reads ReservoirQuotaTTL with `new Date(n)`, as
+// milliseconds; against X-Ray's epoch seconds every quota looks expired and
+// each process borrows one request per second. Fluoro recognises the SDK and
+// sends it milliseconds (api.nodeSDKQuirk), so the three processes together
+// must stay within the reservoir in every second.
 func TestNodeSDKCentralizedSampling(t *testing.T) {
 	t.Parallel()
 	dir := nodeFixture(t)
@@ -91,6 +88,7 @@ func TestNodeSDKCentralizedSampling(t *testing.T) {
 		}
 		if r.Reservoir.TTL < float64(time.Now().Unix()-3600) {
 			ttlRead = false
+			t.Errorf("process %d read its quota's TTL as %v (epoch seconds), long expired: the SDK quirk is not served", i, r.Reservoir.TTL)
 		}
 		// Count from the second after the last process got its first targets,
 		// up to the last whole second every process measured.
