@@ -37,6 +37,9 @@ type liveTrace struct {
 	spans  []*model.Span
 	last   time.Time
 	policy string // the tail-sampling policy that kept the trace, if any
+	// hint is the tail sampler's summary of exactly these spans, used
+	// instead of summarising them again; any later span clears it.
+	hint *model.Summary
 }
 
 func newAggregator(st store.Store, idle time.Duration, maxLive int, now func() time.Time) *aggregator {
@@ -64,12 +67,24 @@ func (a *aggregator) add(spans []model.Span, policy string) {
 			sh.live[sp.TraceID] = lt
 		}
 		lt.spans = append(lt.spans, &sp)
+		lt.hint = nil
 		lt.last = now
 		if policy != "" {
 			lt.policy = policy
 		}
 		sh.mu.Unlock()
 	}
+}
+
+// hintSummary records sum, computed by the tail sampler from the n spans of
+// trace id just added, if the live trace holds exactly those.
+func (a *aggregator) hintSummary(id model.TraceID, sum *model.Summary, n int) {
+	sh := &a.shards[id[15]%shards]
+	sh.mu.Lock()
+	if lt := sh.live[id]; lt != nil && len(lt.spans) == n {
+		lt.hint = sum
+	}
+	sh.mu.Unlock()
 }
 
 func (a *aggregator) liveCount() int {
@@ -126,7 +141,7 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 		n := min(batch, len(out))
 		sums, traces = sums[:0], traces[:0]
 		for _, d := range out[:n] {
-			sum, spans, err := a.summarize(ctx, d.id, d.lt.spans, d.lt.last, d.lt.policy)
+			sum, spans, err := a.summarize(ctx, d.id, d.lt.spans, d.lt.last, d.lt.policy, d.lt.hint)
 			if err != nil {
 				return err
 			}
@@ -149,8 +164,9 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 // summarised before (spans arrived after it completed), the summary is
 // rebuilt from every stored span. It also returns the deduplicated spans.
 // policy is recorded as SampledBy; when it is empty, a previous summary's
-// SampledBy is kept.
-func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*model.Span, last time.Time, policy string) (model.Summary, []*model.Span, error) {
+// SampledBy is kept. hint, when set, is the summary of exactly these spans
+// (see hintSummary); it is used for a trace not summarised before.
+func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*model.Span, last time.Time, policy string, hint *model.Summary) (model.Summary, []*model.Span, error) {
 	prev, seen, err := a.st.Summary(ctx, id)
 	if err != nil {
 		return model.Summary{}, nil, err
@@ -161,7 +177,12 @@ func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*m
 		}
 	}
 	spans = trace.Dedupe(spans)
-	sum := trace.Summarize(spans)
+	var sum model.Summary
+	if hint != nil && !seen {
+		sum = *hint
+	} else {
+		sum = trace.Summarize(spans)
+	}
 	sum.TraceID = id
 	sum.Updated = float64(last.UnixNano()) / 1e9
 	sum.SampledBy = policy
@@ -194,7 +215,7 @@ func (a *aggregator) recover(ctx context.Context) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			sum, spans, err := a.summarize(ctx, id, spans, now, "")
+			sum, spans, err := a.summarize(ctx, id, spans, now, "", nil)
 			if err != nil {
 				return 0, err
 			}

@@ -175,3 +175,44 @@ func TestAggregatorReportsCompletedTraces(t *testing.T) {
 		t.Errorf("completed traces reported %+v, want %+v", calls, want)
 	}
 }
+
+// TestAggregatorUsesSummaryHints: the tail sampler's summary of a trace is
+// stored as is when the aggregator has seen exactly those spans, and
+// ignored when other spans arrived.
+func TestAggregatorUsesSummaryHints(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	a := newAggregator(st, 3*time.Second, 0, clock.now)
+	hinted := model.TraceID{0x65, 0x53, 0xf1, 0x00, 3}
+	stale := model.TraceID{0x65, 0x53, 0xf1, 0x00, 4}
+	wrongCount := model.TraceID{0x65, 0x53, 0xf1, 0x00, 5}
+	for _, tid := range []model.TraceID{hinted, stale, wrongCount} {
+		a.add(spansOf(t, st, segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, "")), "filter:x")
+	}
+	// A hint that differs from what Summarize computes (Spans 99) shows
+	// which summary was stored.
+	hint := func(tid model.TraceID) *model.Summary {
+		return &model.Summary{TraceID: tid, Start: 1_700_000_000, End: 1_700_000_001, Spans: 99}
+	}
+	a.hintSummary(hinted, hint(hinted), 1)
+	a.hintSummary(stale, hint(stale), 1)
+	a.add(spansOf(t, st, segment(stale, "b000000000000001", "a000000000000001", 1_700_000_000.1, 1_700_000_000.5, "")), "")
+	a.hintSummary(wrongCount, hint(wrongCount), 2)
+	clock.advance(3 * time.Second)
+	if err := a.flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		tid   model.TraceID
+		spans int
+	}{{hinted, 99}, {stale, 2}, {wrongCount, 1}} {
+		sum, ok, err := st.Summary(ctx, c.tid)
+		if err != nil || !ok {
+			t.Fatalf("no summary for %s: %v", c.tid, err)
+		}
+		if sum.Spans != c.spans || sum.SampledBy != "filter:x" {
+			t.Errorf("trace %s: Spans %d, SampledBy %q; want %d, filter:x", c.tid, sum.Spans, sum.SampledBy, c.spans)
+		}
+	}
+}

@@ -308,6 +308,14 @@ func (p *Pipeline) Write(ctx context.Context, policy string, spans []model.Span)
 	return nil
 }
 
+// HintSummary hands the aggregator the summary the tail sampler computed for
+// the n spans of trace id it has just written, so that the trace is not
+// summarised twice (tailsample.SummaryHinter). A hint for a trace that has
+// other spans is ignored.
+func (p *Pipeline) HintSummary(id model.TraceID, sum *model.Summary, n int) {
+	p.agg.hintSummary(id, sum, n)
+}
+
 // Close stops accepting documents, writes everything queued, summarises every
 // live trace and syncs the store. The store stays open.
 func (p *Pipeline) Close(ctx context.Context) error {

@@ -196,9 +196,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		},
 	}
 	if cfg.TailSampling.Enabled {
-		sink := tailsample.SinkFunc(func(ctx context.Context, policy string, spans []model.Span) error {
-			return s.pipe.Write(ctx, policy, spans)
-		})
+		sink := pipeSink{s}
 		if s.tail, err = tailsample.New(ctx, cfg.TailSampling, sink, tailsample.Options{Objects: s.st.Objects(), Logger: log, Registerer: reg}); err != nil {
 			return nil, err
 		}
@@ -331,4 +329,16 @@ func (s *Server) closeAll(ctx context.Context) error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// pipeSink hands the tail sampler's kept spans, and the summaries it
+// computed for them, to the ingest pipeline.
+type pipeSink struct{ s *Server }
+
+func (p pipeSink) Write(ctx context.Context, policy string, spans []model.Span) error {
+	return p.s.pipe.Write(ctx, policy, spans)
+}
+
+func (p pipeSink) HintSummary(id model.TraceID, sum *model.Summary, n int) {
+	p.s.pipe.HintSummary(id, sum, n)
 }

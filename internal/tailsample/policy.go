@@ -95,6 +95,10 @@ type evaluator struct {
 	filters []compiledFilter
 	f       facts
 	ptrs    []*model.Span
+	// sum is the summary the last decide computed for a filter policy,
+	// when haveSum says it did; the sampler hands it on with kept traces.
+	sum     model.Summary
+	haveSum bool
 }
 
 // decide returns the policy that keeps the trace, or "" to drop it. rate is
@@ -102,6 +106,7 @@ type evaluator struct {
 // reports whether the trace reached the probabilistic step (it was not kept
 // by an always-keep policy).
 func (ev *evaluator) decide(id model.TraceID, spans []model.Span, rate float64, boosts []Boost) (policy string, rated bool) {
+	ev.haveSum = false
 	gather(spans, &ev.f)
 	f := &ev.f
 	if ev.cfg.KeepErrors && f.flagged {
@@ -120,6 +125,7 @@ func (ev *evaluator) decide(id model.TraceID, spans []model.Span, rate float64, 
 		deduped := trace.Dedupe(ev.ptrs)
 		sum := trace.Summarize(deduped)
 		sum.TraceID = id
+		ev.sum, ev.haveSum = sum, true
 		t := query.Trace{Summary: &sum}
 		matched := ""
 		for _, fl := range ev.filters {

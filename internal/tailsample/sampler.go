@@ -228,6 +228,7 @@ func (s *Sampler) decide(ctx context.Context, traces []*pending) {
 		return
 	}
 	policies := make([]string, len(traces))
+	sums := make([]*model.Summary, len(traces))
 	always, left := 0, 0
 	s.evalMu.Lock()
 	rate := s.ctl.current()
@@ -235,6 +236,10 @@ func (s *Sampler) decide(ctx context.Context, traces []*pending) {
 	for i, p := range traces {
 		var rated bool
 		policies[i], rated = s.ev.decide(p.id, p.spans, rate, boosts)
+		if s.ev.haveSum && policies[i] != "" {
+			sum := s.ev.sum
+			sums[i] = &sum
+		}
 		if rated {
 			left++
 		} else {
@@ -246,8 +251,13 @@ func (s *Sampler) decide(ctx context.Context, traces []*pending) {
 
 	kept := map[string][]model.Span{}
 	keptSpans, droppedSpans := 0, 0
+	nspans := make([]int, len(traces))
 	s.mu.Lock()
 	for i, p := range traces {
+		if len(p.late) > 0 {
+			sums[i] = nil // the summary does not cover the spans that came late
+		}
+		nspans[i] = len(p.spans)
 		delete(s.buf, p.id)
 		s.bytes -= p.bytes
 		s.decided.Add(p.id, policies[i])
@@ -270,6 +280,13 @@ func (s *Sampler) decide(ctx context.Context, traces []*pending) {
 	for policy, spans := range kept {
 		keptSpans += len(spans)
 		s.write(ctx, policy, spans)
+	}
+	if h, ok := s.sink.(SummaryHinter); ok {
+		for i, p := range traces {
+			if sums[i] != nil {
+				h.HintSummary(p.id, sums[i], nspans[i])
+			}
+		}
 	}
 	s.m.spans.WithLabelValues("kept").Add(float64(keptSpans))
 	s.m.spans.WithLabelValues("dropped").Add(float64(droppedSpans))
@@ -408,6 +425,16 @@ func (m *metrics) register(reg prometheus.Registerer, s *Sampler, cfg *Config) e
 		}
 	}
 	return nil
+}
+
+// SummaryHinter is implemented by a Sink that can use the summaries the
+// sampler computed to evaluate filter policies. After writing a kept trace,
+// the sampler calls HintSummary with the trace's summary (TraceID set,
+// computed from exactly the spans spans written) so that it need not be
+// computed again; the sink must ignore the hint if it has seen other spans
+// of the trace since. sum is the sink's to keep.
+type SummaryHinter interface {
+	HintSummary(id model.TraceID, sum *model.Summary, spans int)
 }
 
 // SinkFunc adapts a function to Sink.

@@ -54,12 +54,14 @@ func demoDocs(n int) [][]byte {
 // is a realistic setting, where the store writes fewer spans.
 func BenchmarkIngest(b *testing.B) {
 	for _, v := range []struct {
-		name string
-		tail bool
-		rate float64
-		expr string
-	}{{"no-sampler", false, 0, ""}, {"keep-all", true, 1, ""}, {"keep-all-filter", true, 1, `annotation.tier = "gold"`},
-		{"keep-all-filter-scan", true, 1, `http.url CONTAINS "/admin"`}, {"rate-0.1", true, 0.1, ""}} {
+		name   string
+		tail   bool
+		rate   float64
+		expr   string
+		noHint bool // the sink does not take the sampler's summaries
+	}{{"no-sampler", false, 0, "", false}, {"keep-all", true, 1, "", false}, {"keep-all-filter", true, 1, `annotation.tier = "gold"`, false},
+		{"keep-all-filter-scan", true, 1, `http.url CONTAINS "/admin"`, false},
+		{"keep-all-filter-scan-nohint", true, 1, `http.url CONTAINS "/admin"`, true}, {"rate-0.1", true, 0.1, "", false}} {
 		b.Run(v.name, func(b *testing.B) {
 			docs := demoDocs(b.N)
 			st, err := embedded.Open(b.TempDir(), embedded.Options{})
@@ -78,9 +80,12 @@ func BenchmarkIngest(b *testing.B) {
 					// Rate 1 is checked last: every trace not kept as an error reaches the filter.
 					tc.Filters = []tailsample.FilterPolicy{{Name: "f", Expression: v.expr}}
 				}
-				sink := tailsample.SinkFunc(func(ctx context.Context, policy string, spans []model.Span) error {
-					return pipe.Write(ctx, policy, spans)
-				})
+				var sink tailsample.Sink = &pipeSink{&pipe}
+				if v.noHint {
+					sink = tailsample.SinkFunc(func(ctx context.Context, policy string, spans []model.Span) error {
+						return pipe.Write(ctx, policy, spans)
+					})
+				}
 				s, err := tailsample.New(context.Background(), tc, sink, tailsample.Options{Logger: log, Registerer: reg})
 				if err != nil {
 					b.Fatal(err)
@@ -247,4 +252,16 @@ func BenchmarkSampler(b *testing.B) {
 			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/doc")
 		})
 	}
+}
+
+// pipeSink is the server's sink: kept spans, and the sampler's summaries of
+// them, go to the ingest pipeline.
+type pipeSink struct{ pipe **ingest.Pipeline }
+
+func (p *pipeSink) Write(ctx context.Context, policy string, spans []model.Span) error {
+	return (*p.pipe).Write(ctx, policy, spans)
+}
+
+func (p *pipeSink) HintSummary(id model.TraceID, sum *model.Summary, n int) {
+	(*p.pipe).HintSummary(id, sum, n)
 }

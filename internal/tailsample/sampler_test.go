@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/store/storetest"
 	"github.com/fluoro-dev/fluoro/internal/tailsample"
+	"github.com/fluoro-dev/fluoro/internal/trace"
 )
 
 const epoch = 1_767_225_600
@@ -43,10 +45,23 @@ type sink struct {
 	policy map[model.TraceID]string
 	spans  map[model.TraceID]int
 	writes int
+	hints  map[model.TraceID]hint
+}
+
+type hint struct {
+	sum     *model.Summary
+	n       int
+	written int // spans of the trace written when the hint came
 }
 
 func newSink() *sink {
-	return &sink{policy: map[model.TraceID]string{}, spans: map[model.TraceID]int{}}
+	return &sink{policy: map[model.TraceID]string{}, spans: map[model.TraceID]int{}, hints: map[model.TraceID]hint{}}
+}
+
+func (k *sink) HintSummary(id model.TraceID, sum *model.Summary, n int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.hints[id] = hint{sum, n, k.spans[id]}
 }
 
 func (k *sink) Write(_ context.Context, policy string, spans []model.Span) error {
@@ -386,6 +401,32 @@ func TestFilterPolicies(t *testing.T) {
 	}
 	if got := h.counter("fluoro_tailsample_traces_total", "policy", "filter:admin", "decision", "kept"); got != 2 {
 		t.Errorf("filter:admin counter %v, want 2", got)
+	}
+	// Traces kept by a filter come with the summary the filter was
+	// evaluated on, so that the store need not summarise them again; it is
+	// the summary of exactly the spans written, given after writing them.
+	h.sink.mu.Lock()
+	defer h.sink.mu.Unlock()
+	for i, c := range cases {
+		id := storetest.TraceID(epoch, uint64(i+1))
+		hn, ok := h.sink.hints[id]
+		wantHint := strings.HasPrefix(c.want, "filter:")
+		if ok != wantHint {
+			t.Errorf("case %d (%q): hint given %v, want %v", i+1, c.want, ok, wantHint)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		var ptrs []*model.Span
+		for j := range c.spans {
+			ptrs = append(ptrs, &c.spans[j])
+		}
+		want := trace.Summarize(trace.Dedupe(ptrs))
+		want.TraceID = id
+		if !reflect.DeepEqual(*hn.sum, want) || hn.n != len(c.spans) || hn.written != len(c.spans) {
+			t.Errorf("case %d: hint %+v for %d spans (%d written), want %+v for %d", i+1, *hn.sum, hn.n, hn.written, want, len(c.spans))
+		}
 	}
 }
 
