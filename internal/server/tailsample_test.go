@@ -180,6 +180,17 @@ func TestTailSamplingEndToEnd(t *testing.T) {
 			t.Errorf("trace %s: summary %v, SampledBy %q; want %q", id, ok, sum.SampledBy, p)
 		}
 	}
+	// GetTraceSummaries carries it too, as Fluoro's own SampledBy field.
+	raw, err := http.Post("http://"+s.HTTPAddr().String()+"/TraceSummaries", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"StartTime":%d,"EndTime":%d,"FilterExpression":"fault"}`, time.Now().Add(-time.Hour).Unix(), time.Now().Add(time.Minute).Unix())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(raw.Body)
+	raw.Body.Close()
+	if !strings.Contains(string(body), `"SampledBy":"error"`) {
+		t.Errorf("GetTraceSummaries of faulted traces lacks SampledBy \"error\": %.300s", body)
+	}
 	out, err := client.BatchGetTraces(ctx, &awsxray.BatchGetTracesInput{TraceIds: []string{firstWith(want, ""), firstWith(want, "error")}})
 	if err != nil || len(out.Traces) != 1 || len(out.UnprocessedTraceIds) != 1 {
 		t.Errorf("BatchGetTraces of a dropped and a kept trace: %v, %d traces, unprocessed %v", err, len(out.Traces), out.UnprocessedTraceIds)

@@ -100,6 +100,9 @@ type TraceSummary struct {
 	ResponseTimeRootCauses []RootCause
 	Revision               int
 	MatchedEventTime       *float64 `json:",omitempty"`
+	// SampledBy is Fluoro's: the tail-sampling policy that kept the trace.
+	// X-Ray has no such field; the AWS SDKs ignore it.
+	SampledBy string `json:",omitempty"`
 }
 
 // HTTP is a summary's root-segment http information.
@@ -240,6 +243,7 @@ func SummaryOf(s *model.Summary) TraceSummary {
 		InstanceIds:            []InstanceIDDetail{},
 		AvailabilityZones:      []AvailabilityZoneDetail{},
 		Revision:               s.Revision,
+		SampledBy:              s.SampledBy,
 		FaultRootCauses:        RootCausesOf(s.FaultRootCauses, false),
 		ErrorRootCauses:        RootCausesOf(s.ErrorRootCauses, false),
 		ResponseTimeRootCauses: RootCausesOf(s.ResponseTimeRootCauses, true),
