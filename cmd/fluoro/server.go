@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -26,6 +27,7 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 	retention := fs.Duration("retention", cfg.Retention, "how long traces are kept")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	memLimit := fs.Int64("memory-limit", 600<<20, "soft limit on the Go heap in bytes, so memory stays bounded under load (0: none)")
+	gcPercent := fs.Int("gc-percent", serverGCPercent, "heap growth between collections, as GOGC (the GOGC variable wins); the memory limit still bounds the heap")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,12 +59,22 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if _, ok := os.LookupEnv("GOGC"); !ok {
+		debug.SetGCPercent(*gcPercent)
+	}
 	srv, err := server.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	return serveUntilDone(ctx, log, "writing everything accepted", 60*time.Second, srv.Shutdown)
 }
+
+// serverGCPercent is `fluoro server`'s default GOGC. Ingest allocates
+// short-lived buffers at a high rate against a small live heap, so the
+// runtime's default of 100 collects very often: BenchmarkOTLPGRPCIngest went
+// from 95.9k to 129.7k spans/s (medians) at 200. The soft memory limit
+// (--memory-limit) still caps the heap, so RSS stays bounded.
+const serverGCPercent = 200
 
 // loadConfig reads a YAML file over cfg; keys it does not name keep their
 // values. Unknown keys are an error, so a typo does not go unnoticed.

@@ -3,11 +3,13 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +56,17 @@ func ingestMetrics(b *testing.B, addr string) (stored, dropped float64) {
 // ends when all its spans are in the store. The clients run in the same
 // process, so their marshalling counts against the figure.
 func BenchmarkOTLPGRPCIngest(b *testing.B) {
+	for _, gc := range []int{100, 200} {
+		// 200 is what `fluoro server` runs with (cmd/fluoro serverGCPercent);
+		// 100 is the Go runtime's default, for comparison.
+		b.Run(fmt.Sprintf("gogc=%d", gc), func(b *testing.B) {
+			defer debug.SetGCPercent(debug.SetGCPercent(gc))
+			benchmarkOTLPGRPCIngest(b)
+		})
+	}
+}
+
+func benchmarkOTLPGRPCIngest(b *testing.B) {
 	const (
 		clients   = 4
 		perReq    = 512
