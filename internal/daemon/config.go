@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fluoro-dev/fluoro/internal/redact"
 	"github.com/fluoro-dev/fluoro/internal/tailsample"
 )
 
@@ -78,6 +79,9 @@ type Config struct {
 	// TailSampling, when enabled, decides at the edge which traces are
 	// relayed (docs/tail-sampling.md); off by default.
 	TailSampling tailsample.Config `yaml:"tail_sampling"`
+	// Redact drops and masks sensitive data before documents leave the
+	// host (internal/redact); off by default.
+	Redact redact.Config `yaml:"redact"`
 	// UDPBufferBytes is the kernel receive buffer asked for the UDP socket.
 	UDPBufferBytes int `yaml:"udp_buffer_bytes"`
 }
@@ -119,6 +123,11 @@ func (c *Config) Validate() error {
 	for name, addr := range map[string]string{"otlp_grpc": c.OTLPGRPC, "otlp_http": c.OTLPHTTP} {
 		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
 			return fmt.Errorf("%s address %q: %w", name, addr, err)
+		}
+	}
+	if c.Redact.Enabled {
+		if _, err := redact.New(c.Redact); err != nil {
+			return err
 		}
 	}
 	if c.TailSampling.Enabled {

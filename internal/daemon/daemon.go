@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/fluoro-dev/fluoro/internal/otlp/receiver"
+	"github.com/fluoro-dev/fluoro/internal/redact"
 )
 
 // Daemon is a running `fluoro daemon`.
@@ -31,6 +32,7 @@ type Daemon struct {
 	udp    *listener
 	otlp   *receiver.Receiver // nil when both OTLP listeners are off
 	edge   *edgeSampler       // nil without tail sampling at the edge
+	redact *redactor          // nil without redaction
 	tcpLn  net.Listener
 	http   *http.Server
 	tele   *telemetry
@@ -79,12 +81,20 @@ func Start(cfg Config, log *slog.Logger, version string) (_ *Daemon, err error) 
 		}
 		docs = d.edge
 	}
+	if cfg.Redact.Enabled {
+		r, err := redact.New(cfg.Redact)
+		if err != nil {
+			return nil, fmt.Errorf("redact: %w", err)
+		}
+		d.redact = &redactor{r: r, next: docs, m: d.m}
+		docs = d.redact
+	}
 	if d.udp, err = listenUDP(cfg.UDP, cfg.UDPBufferBytes, cfg.UDPReaders, docs, d.m); err != nil {
 		return nil, err
 	}
 	if cfg.OTLPGRPC != "" || cfg.OTLPHTTP != "" {
 		if d.otlp, err = receiver.Start(receiver.Config{GRPC: cfg.OTLPGRPC, HTTP: cfg.OTLPHTTP,
-			Sink: &otlpSink{relay: d.relay, edge: d.edge, m: d.m}, Logger: log}); err != nil {
+			Sink: &otlpSink{relay: d.relay, edge: d.edge, redact: d.redact, m: d.m}, Logger: log}); err != nil {
 			return nil, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
+	"github.com/fluoro-dev/fluoro/internal/redact"
 	"github.com/fluoro-dev/fluoro/internal/tailsample"
 	"github.com/fluoro-dev/fluoro/internal/xray"
 )
@@ -54,3 +55,30 @@ func (e *edgeSampler) spans(spans []model.Span) { e.s.Offer(spans) }
 
 // close decides every buffered trace and hands the kept ones to the relay.
 func (e *edgeSampler) close(ctx context.Context) error { return e.s.Close(ctx) }
+
+// redactor drops and masks sensitive data in every document before it goes
+// on (to the edge sampler or the relay). A document that does not parse is
+// passed on unchanged: the server rejects and counts it.
+type redactor struct {
+	r    *redact.Redactor
+	next adder
+	m    *metrics
+}
+
+func (d *redactor) add(doc []byte) {
+	out, changed, err := d.r.Document(nil, doc)
+	if err == nil && changed {
+		d.m.redacted.Inc()
+	}
+	d.next.add(out)
+}
+
+// spans redacts documents the OTLP receiver mapped, in place of their Doc.
+func (d *redactor) spans(spans []model.Span) {
+	for i := range spans {
+		if out, changed, err := d.r.Document(nil, spans[i].Doc); err == nil && changed {
+			spans[i].Doc = out
+			d.m.redacted.Inc()
+		}
+	}
+}

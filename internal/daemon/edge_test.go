@@ -13,6 +13,7 @@ import (
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
 
 	"github.com/fluoro-dev/fluoro/internal/daemon"
+	"github.com/fluoro-dev/fluoro/internal/redact"
 )
 
 // TestTailSamplingAtTheEdge: with tail sampling on in `fluoro daemon`, only
@@ -100,5 +101,59 @@ func TestTailSamplingAtTheEdge(t *testing.T) {
 	}
 	if kept != n/2 || dropped != n/2 {
 		t.Errorf("daemon metrics: %v traces kept, %v dropped; want %d and %d", kept, dropped, n/2, n/2)
+	}
+}
+
+// TestRedactionAtTheEdge: with redaction on in `fluoro daemon`, blocked keys
+// and matching values never reach the server, for SDK segments over UDP.
+func TestRedactionAtTheEdge(t *testing.T) {
+	dir := t.TempDir()
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := startServer(t, filepath.Join(dir, "server"), httpAddr)
+	defer s.Shutdown(context.Background())
+	cfg := testDaemon(t, "http://"+httpAddr)
+	cfg.Redact = redact.Config{Enabled: true, BlockedKeys: []string{"password", "*token*"},
+		BlockedValues: []string{`[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`}}
+	d, err := daemon.Start(cfg, testLogger(t), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown(context.Background())
+	conn, err := net.Dial("udp", d.UDPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	now := time.Now().Unix()
+	tid := fmt.Sprintf("1-%08x-%024x", now, 77)
+	doc := fmt.Sprintf(`{"trace_id":%q,"id":"00000000000000aa","name":"signup","start_time":%d,"end_time":%d,"user":"ann@example.com",`+
+		`"annotations":{"password":"hunter2","plan":"pro"},"metadata":{"default":{"auth_token":"t0k","note":"mail bob@example.org"}}}`, tid, now, now+1)
+	if _, err := conn.Write([]byte("{\"format\": \"json\", \"version\": 1}\n" + doc)); err != nil {
+		t.Fatal(err)
+	}
+	client := apiClient("http://" + httpAddr)
+	eventually(t, "redacted trace stored", func() error {
+		out, err := client.BatchGetTraces(context.Background(), &awsxray.BatchGetTracesInput{TraceIds: []string{tid}})
+		if err != nil {
+			return err
+		}
+		if len(out.Traces) != 1 || len(out.Traces[0].Segments) != 1 {
+			return fmt.Errorf("trace not stored yet")
+		}
+		got := aws.ToString(out.Traces[0].Segments[0].Document)
+		for _, gone := range []string{"hunter2", "password", "t0k", "ann@example.com", "bob@example.org"} {
+			if strings.Contains(got, gone) {
+				t.Fatalf("stored document still holds %q: %s", gone, got)
+			}
+		}
+		for _, kept := range []string{`"plan":"pro"`, `"user":"****"`, `mail ****`, `"name":"signup"`} {
+			if !strings.Contains(got, kept) {
+				t.Fatalf("stored document lacks %s: %s", kept, got)
+			}
+		}
+		return nil
+	})
+	if m := scrape(t, "http://"+d.TCPAddr().String()+"/metrics"); m["fluoro_daemon_documents_redacted_total"] != 1 {
+		t.Errorf("redacted documents counted %v, want 1", m["fluoro_daemon_documents_redacted_total"])
 	}
 }

@@ -54,6 +54,7 @@ type metrics struct {
 	upstreamUp    prometheus.Gauge
 	otlpReceived  *prometheus.CounterVec
 	otlpRejected  *prometheus.CounterVec
+	redacted      prometheus.Counter
 
 	// Pre-resolved children for the hot path.
 	dropHeader, dropNoHdr, dropEmpty, dropLarge prometheus.Counter

@@ -10,12 +10,16 @@ import (
 // that OpenTelemetry spans travel to the server as the SDKs' segments do:
 // batched, retried and spooled.
 type otlpSink struct {
-	relay *relay
-	edge  *edgeSampler // nil without tail sampling at the edge
-	m     *metrics
+	relay  *relay
+	edge   *edgeSampler // nil without tail sampling at the edge
+	redact *redactor    // nil without redaction
+	m      *metrics
 }
 
 func (s *otlpSink) Spans(spans []model.Span) error {
+	if s.redact != nil {
+		s.redact.spans(spans)
+	}
 	if s.edge != nil {
 		s.m.received.Add(float64(len(spans)))
 		s.m.teleReceived.Add(int64(len(spans)))
@@ -39,9 +43,11 @@ func (s *otlpSink) Reject(reason, _ string, _ error) {
 func newOTLPMetrics(m *metrics, reg prometheus.Registerer) {
 	m.otlpReceived = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fluoro_daemon_otlp_spans_received_total",
 		Help: "OpenTelemetry spans received, by transport (otlp-grpc, otlp-http)."}, []string{"transport"})
+	m.redacted = prometheus.NewCounter(prometheus.CounterOpts{Name: "fluoro_daemon_documents_redacted_total",
+		Help: "Documents in which redaction dropped a key or masked a value."})
 	m.otlpRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fluoro_daemon_otlp_spans_rejected_total",
 		Help: "OpenTelemetry spans (or whole requests) refused, by reason."}, []string{"reason"})
 	if reg != nil {
-		reg.MustRegister(m.otlpReceived, m.otlpRejected)
+		reg.MustRegister(m.otlpReceived, m.otlpRejected, m.redacted)
 	}
 }
