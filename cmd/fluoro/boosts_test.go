@@ -80,7 +80,7 @@ tail_sampling:
     traces_per_month: 10000000
 `), 0o644)
 	cfg := servertest.Config()
-	if err := loadConfig(p, &cfg); err != nil {
+	if err := loadYAML(p, &cfg); err != nil {
 		t.Fatal(err)
 	}
 	ts := cfg.TailSampling

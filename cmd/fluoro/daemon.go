@@ -8,8 +8,6 @@ import (
 	"os"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/fluoro-dev/fluoro/internal/daemon"
 )
 
@@ -123,20 +121,4 @@ func daemonConfig(args []string, env func(string) (string, bool), stderr io.Writ
 		}
 	})
 	return cfg, memLimit, logLevel, cfg.Validate()
-}
-
-// loadYAML reads a YAML file over v; keys it does not name keep their
-// values, unknown keys are an error.
-func loadYAML(path string, v any) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	dec := yaml.NewDecoder(f)
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && err != io.EOF {
-		return fmt.Errorf("read config %s: %w", path, err)
-	}
-	return nil
 }

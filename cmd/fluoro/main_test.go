@@ -116,16 +116,16 @@ func TestLoadConfig(t *testing.T) {
 		return p
 	}
 	cfg := server.Default()
-	if err := loadConfig(write("ok.yaml", "data: /var/lib/fluoro\nretention: 168h\ningest:\n  trace_idle: 5s\n"), &cfg); err != nil {
+	if err := loadYAML(write("ok.yaml", "data: /var/lib/fluoro\nretention: 168h\ningest:\n  trace_idle: 5s\n"), &cfg); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Data != "/var/lib/fluoro" || cfg.Retention != 168*time.Hour || cfg.Ingest.TraceIdle != 5*time.Second || cfg.UDP != "127.0.0.1:2000" {
 		t.Errorf("loaded %+v", cfg)
 	}
-	if err := loadConfig(write("typo.yaml", "retension: 1h\n"), &cfg); err == nil || !strings.Contains(err.Error(), "retension") {
+	if err := loadYAML(write("typo.yaml", "retension: 1h\n"), &cfg); err == nil || !strings.Contains(err.Error(), "retension") {
 		t.Errorf("a misspelt key: %v, want an error naming it", err)
 	}
-	if err := loadConfig(filepath.Join(dir, "missing.yaml"), &cfg); err == nil {
+	if err := loadYAML(filepath.Join(dir, "missing.yaml"), &cfg); err == nil {
 		t.Errorf("a missing file loaded")
 	}
 }

@@ -20,7 +20,7 @@ func TestOTLPConfig(t *testing.T) {
 	if err := os.WriteFile(p, []byte("otlp_grpc: \"\"\notlp_http: 0.0.0.0:14318\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := loadConfig(p, &cfg); err != nil {
+	if err := loadYAML(p, &cfg); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.OTLPGRPC != "" || cfg.OTLPHTTP != "0.0.0.0:14318" {

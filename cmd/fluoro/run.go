@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // newLogger is the text logger of a long-running command (server, daemon),
@@ -34,5 +37,22 @@ func serveUntilDone(ctx context.Context, log *slog.Logger, doing string, timeout
 		return fmt.Errorf("shut down: %w", err)
 	}
 	log.Info("stopped cleanly")
+	return nil
+}
+
+// loadYAML reads a YAML configuration file (the server's or the
+// daemon's) over v; keys it does not name keep their
+// values, unknown keys are an error.
+func loadYAML(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && err != io.EOF {
+		return fmt.Errorf("read config %s: %w", path, err)
+	}
 	return nil
 }

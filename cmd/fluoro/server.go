@@ -9,8 +9,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/fluoro-dev/fluoro/internal/server"
 )
 
@@ -35,7 +33,7 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("server takes no arguments, got %q", fs.Args())
 	}
 	if *configPath != "" {
-		if err := loadConfig(*configPath, &cfg); err != nil {
+		if err := loadYAML(*configPath, &cfg); err != nil {
 			return err
 		}
 	}
@@ -75,19 +73,3 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 // from 95.9k to 129.7k spans/s (medians) at 200. The soft memory limit
 // (--memory-limit) still caps the heap, so RSS stays bounded.
 const serverGCPercent = 200
-
-// loadConfig reads a YAML file over cfg; keys it does not name keep their
-// values. Unknown keys are an error, so a typo does not go unnoticed.
-func loadConfig(path string, cfg *server.Config) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	dec := yaml.NewDecoder(f)
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && err != io.EOF {
-		return fmt.Errorf("read config %s: %w", path, err)
-	}
-	return nil
-}
