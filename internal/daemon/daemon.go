@@ -76,7 +76,7 @@ func Start(cfg Config, log *slog.Logger, version string) (_ *Daemon, err error) 
 	d.relay.start()
 	var docs adder = d.relay
 	if cfg.TailSampling.Enabled {
-		if d.edge, err = newEdgeSampler(cfg.TailSampling, d.relay, d.reg, d); err != nil {
+		if d.edge, err = newEdgeSampler(cfg.TailSampling, d.relay, d.reg, log); err != nil {
 			return nil, fmt.Errorf("tail sampling: %w", err)
 		}
 		docs = d.edge

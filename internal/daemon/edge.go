@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,7 +23,7 @@ type edgeSampler struct {
 	relay *relay
 }
 
-func newEdgeSampler(cfg tailsample.Config, r *relay, reg prometheus.Registerer, d *Daemon) (*edgeSampler, error) {
+func newEdgeSampler(cfg tailsample.Config, r *relay, reg prometheus.Registerer, log *slog.Logger) (*edgeSampler, error) {
 	e := &edgeSampler{relay: r}
 	sink := tailsample.SinkFunc(func(_ context.Context, _ string, spans []model.Span) error {
 		for i := range spans {
@@ -31,7 +32,7 @@ func newEdgeSampler(cfg tailsample.Config, r *relay, reg prometheus.Registerer, 
 		return nil
 	})
 	var err error
-	if e.s, err = tailsample.New(context.Background(), cfg, sink, tailsample.Options{Logger: d.log, Registerer: reg}); err != nil {
+	if e.s, err = tailsample.New(context.Background(), cfg, sink, tailsample.Options{Logger: log, Registerer: reg}); err != nil {
 		return nil, err
 	}
 	e.s.Start()
