@@ -42,6 +42,10 @@ type Config struct {
 	HTTP string `yaml:"http"`
 	// Retention is how long traces are kept.
 	Retention time.Duration `yaml:"retention"`
+	// BlocksAfter is how long after its start a finished trace moves from
+	// the live databases into the compact, columnar block files
+	// (docs/storage-format.md). Spans arriving later still join it.
+	BlocksAfter time.Duration `yaml:"blocks_after"`
 	// UDPBufferBytes is the kernel receive buffer asked for the UDP socket.
 	UDPBufferBytes int `yaml:"udp_buffer_bytes"`
 	// UDPReaders is how many goroutines read the UDP socket.
@@ -89,6 +93,7 @@ func Default() Config {
 		UDP:            "127.0.0.1:2000",
 		HTTP:           "127.0.0.1:2000",
 		Retention:      720 * time.Hour,
+		BlocksAfter:    15 * time.Minute,
 		UDPBufferBytes: 32 << 20,
 		UDPReaders:     2,
 		CacheBytes:     128 << 20,
@@ -117,6 +122,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
 			return fmt.Errorf("%s address %q: %w", name, addr, err)
 		}
+	}
+	if c.BlocksAfter < time.Minute || c.BlocksAfter <= c.Ingest.TraceIdle {
+		return fmt.Errorf("blocks_after %v must be at least 1m and longer than trace_idle", c.BlocksAfter)
 	}
 	if c.Retention < time.Hour {
 		return fmt.Errorf("retention %v is shorter than the minimum of 1h", c.Retention)
@@ -249,6 +257,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}()
 	go s.retentionLoop()
+	s.bg.Add(1)
+	go s.blockLoop()
 	handler.SetReady()
 	log.Info("fluoro server ready", "udp", s.udp.Addr().String(), "http", s.httpLn.Addr().String(), "data", cfg.Data,
 		"retention", cfg.Retention.String())
@@ -279,6 +289,39 @@ func (s *Server) retentionLoop() {
 		select {
 		case <-t.C:
 			s.expire(context.Background())
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// blockLoop moves finished traces into block files every minute.
+func (s *Server) blockLoop() {
+	defer s.bg.Done()
+	mover := s.st
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stop; cancel() }()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if s.cfg.Now != nil {
+			now = s.cfg.Now()
+		}
+		before := now.Add(-s.cfg.BlocksAfter).Unix()
+		if before > 0 {
+			st, err := mover.MoveToBlocks(ctx, uint32(before))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.Error("move finished traces to blocks", "err", err)
+			case st.Traces > 0:
+				s.log.Debug("moved finished traces to blocks", "traces", st.Traces, "documents", st.Documents,
+					"blocks", st.Blocks, "bytes", st.Bytes)
+			}
+		}
+		select {
+		case <-t.C:
 		case <-s.stop:
 			return
 		}
