@@ -23,7 +23,8 @@ import (
 // lays them out), marker at midday:
 //
 //   - window=15m reads 30 minute buckets (the default gate);
-//   - window=12h reads the whole day: 22 hourly roll-ups and 2 × 60 minutes.
+//   - window=12h reads the whole day: 24 hourly roll-ups (the marker is on
+//     an hour).
 func BenchmarkGate(b *testing.B) {
 	dir, err := os.MkdirTemp("", "deploy-bench-")
 	if err != nil {
