@@ -233,7 +233,7 @@ func TestDeployGateEndToEnd(t *testing.T) {
 
 	// --wait: with the server's clock put just before the after window is
 	// complete, the CLI waits for it, then judges.
-	offset.Store(int64(res.ReadyAt.Add(-3 * time.Second).Sub(time.Now())))
+	offset.Store(int64(res.ReadyAt.Add(-5 * time.Second).Sub(time.Now())))
 	if err := apiCall(context.Background(), "GET", ep+deploy.Path+"/"+bad+"/gate?window=5m", nil, &res); err != nil || res.Complete || res.ReadyIn < 1 {
 		t.Errorf("gate before its after window is complete: complete %v, ready in %v, %v", res.Complete, res.ReadyIn, err)
 	}
