@@ -19,6 +19,7 @@ import (
 
 	"github.com/fluoro-dev/fluoro/internal/analytics"
 	"github.com/fluoro-dev/fluoro/internal/api"
+	"github.com/fluoro-dev/fluoro/internal/deploy"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
 	"github.com/fluoro-dev/fluoro/internal/insight"
 	"github.com/fluoro-dev/fluoro/internal/model"
@@ -241,6 +242,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	mux := http.NewServeMux()
 	mux.Handle(tailsample.BoostsPath, tailsample.Handler(s.tail))
 	mux.Handle(tailsample.BoostsPath+"/", tailsample.Handler(s.tail))
+	deploys, err := deploy.New(deploy.Config{Objects: s.st.Objects(), Graph: s.graph, Now: cfg.Now, Logger: log,
+		Settle: max(cfg.Ingest.TraceIdle, 3*time.Second) + 2*max(cfg.Ingest.SyncInterval, time.Second)})
+	if err != nil {
+		return nil, err
+	}
+	dh := deploys.Handler() // deployment markers and their gates (docs/deployments.md)
+	mux.Handle(deploy.Path, dh)
+	mux.Handle(deploy.Path+"/", dh)
 	mux.Handle("/", ui.New(ui.Config{Objects: s.st.Objects(), Next: handler, Logger: log})) // the web console at /, then the API
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.bg.Add(3)
