@@ -47,6 +47,8 @@ type Config struct {
 	// the live databases into the compact, columnar block files
 	// (docs/storage-format.md). Spans arriving later still join it.
 	BlocksAfter time.Duration `yaml:"blocks_after"`
+	// BlocksInterval is how often traces are moved (tests shorten it).
+	BlocksInterval time.Duration `yaml:"-"`
 	// UDPBufferBytes is the kernel receive buffer asked for the UDP socket.
 	UDPBufferBytes int `yaml:"udp_buffer_bytes"`
 	// UDPReaders is how many goroutines read the UDP socket.
@@ -311,7 +313,11 @@ func (s *Server) blockLoop() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { <-s.stop; cancel() }()
-	t := time.NewTicker(time.Minute)
+	every := s.cfg.BlocksInterval
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		now := time.Now()

@@ -196,7 +196,8 @@ type MoveStats struct {
 }
 
 // MoveToBlocks moves every finished trace that started before epoch
-// second before, and after the previous move, out of the live databases
+// second before, and after the last trace of the previous move, out of the
+// live databases
 // into block files: the compact, columnar form finished traces keep until
 // retention removes them. A trace is finished when it has a summary and no
 // pending mark; the move stops before the oldest unfinished trace. Spans
@@ -339,13 +340,14 @@ func (s *Store) MoveToBlocks(ctx context.Context, before uint32) (MoveStats, err
 		return st, fmt.Errorf("move to blocks: %w", err)
 	}
 	if w != nil {
-		err := s.commitBlock(w, from, to, terms, &st)
+		// The watermark ends after the last trace moved, not at to: traces
+		// that arrive later with older ids than to, but newer than every
+		// moved one, are moved by the next call.
+		err := s.commitBlock(w, from, nextTID(w.last), terms, &st)
 		w = nil
 		if err != nil {
 			return st, err
 		}
-	} else if err := s.setWatermark(to); err != nil {
-		return st, err
 	}
 	return st, nil
 }
@@ -363,16 +365,6 @@ func nextTID(t model.TraceID) model.TraceID {
 
 func postingKey(tid model.TraceID, h store.Hint) []byte {
 	return append(postingPrefix(nil, tid.Epoch()/postingBucket, h), tid[:]...)
-}
-
-func (s *Store) setWatermark(to model.TraceID) error {
-	if err := s.index.Set(metaWatermark, to[:], pebble.Sync); err != nil {
-		return fmt.Errorf("move to blocks: %w", err)
-	}
-	s.blockSet.mu.Lock()
-	s.blockSet.watermark = to
-	s.blockSet.mu.Unlock()
-	return nil
 }
 
 // commitBlock finishes a block holding the traces in [from, to), publishes
