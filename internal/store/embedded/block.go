@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -41,7 +42,7 @@ const blockMagic = "FLUOBLK1"
 // Block shape: traces per page (the unit a trace lookup decompresses) and
 // per block.
 const (
-	pageTraces      = 128
+	pageTraces      = 256
 	blockMaxTraces  = 256 * pageTraces
 	blockFileSuffix = ".blk"
 )
@@ -50,8 +51,13 @@ const (
 const (
 	docInProgress  = 1 << 0
 	docIndependent = 1 << 1
-	docHasParent   = 1 << 2
+	docHasParent   = 1 << 2 // its parent id follows the ids
+	docParentInDoc = 1 << 3 // its parent id is the document's parent_id
 )
+
+// markTraces is how often a page marks a place to start decoding: a trace
+// lookup decodes at most this many traces' documents.
+const markTraces = 8
 
 var (
 	zstdEnc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1))
@@ -166,6 +172,28 @@ func (w *blockWriter) add(tid model.TraceID, sum []byte, terms []store.Hint, rec
 	w.sumLens = append(w.sumLens, len(sum))
 	w.sums = append(w.sums, sum...)
 	w.counts = append(w.counts, len(recs))
+	if (len(w.tids)-1)%markTraces == 0 {
+		w.docs.Mark()
+	}
+	w.docs.StartTrace()
+	// Parents first, so that a parent id refers back to an id already
+	// stored: order by start time (readers sort by id again).
+	if len(recs) > 1 {
+		type keyed struct {
+			start int64
+			rec   store.Record
+		}
+		ks := make([]keyed, len(recs))
+		for i, r := range recs {
+			st, _ := shred.StartTime(r.Doc)
+			ks[i] = keyed{st, r}
+		}
+		slices.SortStableFunc(ks, func(a, b keyed) int { return cmp.Compare(a.start, b.start) })
+		recs = make([]store.Record, len(ks))
+		for i := range ks {
+			recs[i] = ks[i].rec
+		}
+	}
 	ctx := shred.Context{Trace: tid}
 	for i := range recs {
 		r := &recs[i]
@@ -176,14 +204,16 @@ func (w *blockWriter) add(tid model.TraceID, sum []byte, terms []store.Hint, rec
 		if r.Independent {
 			fl |= docIndependent
 		}
-		if r.ParentID != 0 {
+		ctx.ID = uint64(r.ID)
+		w.docs.Add(ctx, r.Doc)
+		if p, ok := w.docs.LastParent(); ok && p == uint64(r.ParentID) {
+			fl |= docParentInDoc
+		} else if r.ParentID != 0 {
 			fl |= docHasParent
 			w.parents = binary.BigEndian.AppendUint64(w.parents, uint64(r.ParentID))
 		}
 		w.flags = append(w.flags, fl)
 		w.ids = binary.BigEndian.AppendUint64(w.ids, uint64(r.ID))
-		ctx.ID, ctx.Parent = uint64(r.ID), uint64(r.ParentID)
-		w.docs.Add(ctx, r.Doc)
 	}
 	if len(w.tids) == pageTraces {
 		return w.flushPage()
@@ -394,16 +424,37 @@ func readFooter(f *os.File, path string) (*block, error) {
 	return b, nil
 }
 
+// frame reads and decompresses a frame into a buffer from framePool: give
+// it back with putFrame once nothing points into it.
 func (b *block) frame(off, n int64) ([]byte, error) {
-	buf := make([]byte, n)
-	if _, err := b.f.ReadAt(buf, off); err != nil {
+	in := getFrame(int(n))
+	defer putFrame(in)
+	in = in[:n]
+	if _, err := b.f.ReadAt(in, off); err != nil {
 		return nil, fmt.Errorf("read block %s: %w", filepath.Base(b.path), err)
 	}
-	out, err := zstdDec.DecodeAll(buf, nil)
+	out, err := zstdDec.DecodeAll(in, getFrame(0))
 	if err != nil {
 		return nil, fmt.Errorf("block %s: %w: %v", filepath.Base(b.path), errCorruptBlock, err)
 	}
 	return out, nil
+}
+
+// framePool recycles frame buffers: a trace lookup decompresses a page of
+// several hundred kilobytes, which would otherwise be garbage at once.
+var framePool sync.Pool
+
+func getFrame(n int) []byte {
+	if p, ok := framePool.Get().(*[]byte); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, max(n, 64<<10))
+}
+
+func putFrame(b []byte) {
+	if cap(b) <= 4<<20 {
+		framePool.Put(&b)
+	}
 }
 
 // page returns the index of the page that would hold tid, or -1.
@@ -439,6 +490,7 @@ func (b *block) summaries(pi int) (*sumPage, error) {
 		return nil, err
 	}
 	sp, err := decodeSummaryFrame(raw, int(p.traces))
+	putFrame(raw)
 	if err != nil {
 		return nil, fmt.Errorf("block %s: %w", filepath.Base(b.path), err)
 	}
@@ -608,6 +660,7 @@ func (b *block) trace(tid model.TraceID) ([]store.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer putFrame(raw) // the records' documents are copies
 	bad := fmt.Errorf("block %s: %w: spans", filepath.Base(b.path), errCorruptBlock)
 	d := byteReader{b: raw}
 	counts := make([]int, p.traces)
@@ -635,33 +688,63 @@ func (b *block) trace(tid model.TraceID) ([]store.Record, error) {
 	if err != nil || r.Len() != docs {
 		return nil, bad
 	}
+	first, err := r.Seek(ti / markTraces)
+	if err != nil {
+		return nil, fmt.Errorf("block %s: %w", filepath.Base(b.path), err)
+	}
+	doc, pidx := 0, 0
+	t := 0
+	for ; t < ti/markTraces*markTraces; t++ {
+		doc += counts[t]
+	}
+	if doc != first {
+		return nil, bad
+	}
+	for _, f := range flags[:doc] {
+		if f&docHasParent != 0 {
+			pidx++
+		}
+	}
 	var out []store.Record
 	var scratch []byte
-	doc, pidx := 0, 0
-	for t := 0; t <= ti; t++ {
+	for ; t <= ti; t++ {
+		r.StartTrace()
 		for range counts[t] {
 			rec := store.Record{
 				ID:          model.SpanID(binary.BigEndian.Uint64(ids[8*doc:])),
 				InProgress:  flags[doc]&docInProgress != 0,
 				Independent: flags[doc]&docIndependent != 0,
 			}
-			if flags[doc]&docHasParent != 0 {
-				rec.ParentID = model.SpanID(binary.BigEndian.Uint64(pids[8*pidx:]))
-				pidx++
-			}
-			ctx := shred.Context{Trace: sp.tids[t], ID: uint64(rec.ID), Parent: uint64(rec.ParentID)}
+			ctx := shred.Context{Trace: sp.tids[t], ID: uint64(rec.ID)}
 			if t < ti {
 				scratch, err = r.Next(scratch[:0], ctx)
 			} else {
 				rec.Doc, err = r.Next(nil, ctx)
-				out = append(out, rec)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("block %s: %w", filepath.Base(b.path), err)
 			}
+			switch {
+			case flags[doc]&docParentInDoc != 0:
+				p, ok := r.Parent()
+				if !ok {
+					return nil, bad
+				}
+				rec.ParentID = model.SpanID(p)
+			case flags[doc]&docHasParent != 0:
+				if 8*pidx+8 > len(pids) {
+					return nil, bad
+				}
+				rec.ParentID = model.SpanID(binary.BigEndian.Uint64(pids[8*pidx:]))
+				pidx++
+			}
+			if t == ti {
+				out = append(out, rec)
+			}
 			doc++
 		}
 	}
+	slices.SortFunc(out, func(a, b store.Record) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 

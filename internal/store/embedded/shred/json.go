@@ -1,6 +1,7 @@
 package shred
 
 import (
+	"bytes"
 	"encoding/binary"
 	"strconv"
 )
@@ -445,4 +446,23 @@ func parseInt(s []byte) (int64, bool) {
 		v = -v
 	}
 	return v, true
+}
+
+var startKey = []byte(`"start_time":`)
+
+// StartTime returns the first start_time in doc, in nanoseconds: for a
+// segment or subsegment as the SDKs write them, its own. Writers order a
+// trace's documents by it, so that parents come before children.
+func StartTime(doc []byte) (int64, bool) {
+	i := bytes.Index(doc, startKey)
+	if i < 0 {
+		return 0, false
+	}
+	b := doc[i+len(startKey):]
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	n := numberLen(b)
+	ns, _, ok := parseTime(b[:n])
+	return ns, ok
 }

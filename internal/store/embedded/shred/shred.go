@@ -38,6 +38,7 @@ const (
 	tInt                   // vals: zigzag varint, a canonical integer literal
 	tNumber                // vals: uvarint length, the literal
 	tHex8Upper             // vals: 8 bytes, 16 uppercase hex digits
+	tIDRef                 // vals: uvarint, the index of an id seen before in the trace (StartTrace)
 	tTime                  // tTime+d, d fraction digits (0..9): vals zigzag varint delta
 	tTimeEnd    = tTime + 9
 )
@@ -84,12 +85,41 @@ type Writer struct {
 	raw     []byte // uvarint length + document, for styleRaw
 	docs    int
 
+	marks []wmark
+
+	// The span ids seen in the current trace, by first position: a parent
+	// id is nearly always one of them, and costs an index instead of 8
+	// bytes.
+	ids       map[uint64]int
+	nids      int
+	parent    uint64
+	hasParent bool
+
 	// encoding state
 	ctx       Context
 	frames    []frame
 	lastStart int64 // start of the previous top-level span, in ns
 	keys      [][]byte
 	shapeBuf  []byte
+}
+
+// A mark is a place where a reader can start decoding: the documents
+// before it need not be decoded.
+type wmark struct {
+	doc, raw  int
+	lastStart int64
+	pos       []int // tags and vals lengths of each column then
+}
+
+// Mark records a place before the next document where a reader can start
+// (Reader.Seek), and returns its number. A mark costs a few bytes per path.
+func (w *Writer) Mark() int {
+	m := wmark{doc: w.docs, raw: len(w.raw), lastStart: w.lastStart, pos: make([]int, 0, 2*len(w.cols))}
+	for _, c := range w.cols {
+		m.pos = append(m.pos, len(c.tags), len(c.vals))
+	}
+	w.marks = append(w.marks, m)
+	return len(w.marks) - 1
 }
 
 type frame struct {
@@ -119,7 +149,29 @@ func (w *Writer) Reset() {
 	w.raw = w.raw[:0]
 	w.docs = 0
 	w.lastStart = 0
+	w.marks = w.marks[:0]
+	w.StartTrace()
 }
+
+// StartTrace starts a new trace: parent ids refer back only to ids of the
+// same trace. Call it at the same documents when reading.
+func (w *Writer) StartTrace() {
+	if w.ids == nil || len(w.ids) > 0 {
+		w.ids = make(map[uint64]int)
+	}
+	w.nids = 0
+}
+
+func (w *Writer) register(id uint64) {
+	if _, ok := w.ids[id]; !ok {
+		w.ids[id] = w.nids
+	}
+	w.nids++
+}
+
+// LastParent reports the parent id a reader finds in the last document
+// added (Reader.Parent).
+func (w *Writer) LastParent() (uint64, bool) { return w.parent, w.hasParent }
 
 // Len reports the number of documents added.
 func (w *Writer) Len() int { return w.docs }
@@ -129,6 +181,7 @@ func (w *Writer) Add(ctx Context, doc []byte) {
 	w.docs++
 	style, ok := check(doc)
 	if !ok {
+		w.parent, w.hasParent = 0, false
 		w.styles = append(w.styles, styleRaw)
 		w.raw = binary.AppendUvarint(w.raw, uint64(len(doc)))
 		w.raw = append(w.raw, doc...)
@@ -137,6 +190,8 @@ func (w *Writer) Add(ctx Context, doc []byte) {
 	w.styles = append(w.styles, style)
 	w.ctx = ctx
 	w.frames = w.frames[:0]
+	w.parent, w.hasParent = 0, false
+	w.register(ctx.ID)
 	p := parser{b: doc}
 	w.value(&p, rootPath, nil)
 }
@@ -245,13 +300,28 @@ func (w *Writer) shape(keys [][]byte) int {
 }
 
 func (w *Writer) string(c *column, s, key []byte, top bool) {
-	if top && len(s) == 16 && isLowerHex(s) {
+	if len(s) == 16 && isLowerHex(s) {
+		v := parseHex8(s)
 		switch {
-		case string(key) == "id" && parseHex8(s) == w.ctx.ID:
+		case top && string(key) == "id" && v == w.ctx.ID:
 			c.tags = append(c.tags, tSameID)
+			w.register(v)
 			return
-		case string(key) == "parent_id" && parseHex8(s) == w.ctx.Parent:
+		case top && string(key) == "parent_id" && v == w.ctx.Parent && v != 0:
 			c.tags = append(c.tags, tSameParent)
+			w.parent, w.hasParent = v, true
+			return
+		case top && string(key) == "parent_id":
+			w.parent, w.hasParent = v, true
+			if i, ok := w.ids[v]; ok {
+				c.tags = append(c.tags, tIDRef)
+				c.vals = binary.AppendUvarint(c.vals, uint64(i))
+				return
+			}
+		case string(key) == "id":
+			c.tags = append(c.tags, tHex8)
+			c.vals = binary.BigEndian.AppendUint64(c.vals, v)
+			w.register(v)
 			return
 		}
 	}
@@ -405,6 +475,21 @@ func (w *Writer) AppendTo(dst []byte) []byte {
 	for _, c := range w.cols {
 		dst = append(dst, c.vals...)
 	}
+	dst = binary.AppendUvarint(dst, uint64(len(w.marks)))
+	var prev []int
+	for _, m := range w.marks {
+		dst = binary.AppendUvarint(dst, uint64(m.doc))
+		dst = binary.AppendUvarint(dst, uint64(m.raw))
+		dst = binary.AppendVarint(dst, m.lastStart)
+		dst = binary.AppendUvarint(dst, uint64(len(m.pos)/2))
+		for i, p := range m.pos {
+			if i < len(prev) {
+				p -= prev[i]
+			}
+			dst = binary.AppendUvarint(dst, uint64(p))
+		}
+		prev = m.pos
+	}
 	return dst
 }
 
@@ -419,6 +504,12 @@ type Reader struct {
 	cols   []rcolumn
 	next   int
 	kids   map[uint64][]int32 // path<<32 | shape → the members' paths
+	raw0   []byte
+	marks  []rmark
+
+	idList    []uint64 // ids seen in the current trace (Writer.StartTrace)
+	parent    uint64
+	hasParent bool
 
 	ctx       Context
 	frames    []frame
@@ -434,9 +525,36 @@ type rshape struct {
 	compact, python [][]byte
 }
 
+// names returns the members' names as written, made on first use.
+func (sh *rshape) names(python bool) [][]byte {
+	if python {
+		if sh.python == nil {
+			sh.python = make([][]byte, len(sh.keys))
+			for i, k := range sh.keys {
+				sh.python[i] = append(append(append([]byte{'"'}, k...), '"'), ':', ' ')
+			}
+		}
+		return sh.python
+	}
+	if sh.compact == nil {
+		sh.compact = make([][]byte, len(sh.keys))
+		for i, k := range sh.keys {
+			sh.compact[i] = append(append(append([]byte{'"'}, k...), '"'), ':')
+		}
+	}
+	return sh.compact
+}
+
 type rcolumn struct {
-	tags, vals []byte
-	children   map[string]int32
+	tags, vals   []byte
+	tags0, vals0 []byte // the whole streams, for Seek
+	children     map[string]int32
+}
+
+type rmark struct {
+	doc, raw  int
+	lastStart int64
+	pos       []int
 }
 
 // NewReader parses a page's header.
@@ -461,10 +579,7 @@ func NewReader(page []byte) (*Reader, error) {
 		}
 		sh := rshape{keys: make([]string, 0, nk)}
 		for range nk {
-			k := d.bytes(int(d.uvarint()))
-			sh.keys = append(sh.keys, string(k))
-			sh.compact = append(sh.compact, append(append(append([]byte{'"'}, k...), '"'), ':'))
-			sh.python = append(sh.python, append(append(append([]byte{'"'}, k...), '"'), ':', ' '))
+			sh.keys = append(sh.keys, string(d.bytes(int(d.uvarint()))))
 		}
 		r.shapes = append(r.shapes, sh)
 	}
@@ -494,6 +609,37 @@ func NewReader(page []byte) (*Reader, error) {
 	}
 	for i := range r.cols {
 		r.cols[i].vals = d.bytes(int(min(lens[i][1], uint64(len(page)))))
+		r.cols[i].tags0, r.cols[i].vals0 = r.cols[i].tags, r.cols[i].vals
+	}
+	r.raw0 = r.raw
+	nm := d.uvarint()
+	if nm > uint64(len(page)) {
+		return nil, ErrCorrupt
+	}
+	var prev []int
+	for range nm {
+		m := rmark{doc: int(d.uvarint()), raw: int(d.uvarint()), lastStart: d.varint()}
+		nc := d.uvarint()
+		if nc > uint64(len(r.cols)) || d.err != nil || m.doc > len(r.styles) || m.raw > len(r.raw0) {
+			return nil, ErrCorrupt
+		}
+		m.pos = make([]int, 2*nc)
+		for i := range m.pos {
+			p := d.uvarint()
+			if i < len(prev) {
+				p += uint64(prev[i])
+			}
+			lim := len(r.cols[i/2].tags0)
+			if i%2 == 1 {
+				lim = len(r.cols[i/2].vals0)
+			}
+			if p > uint64(lim) {
+				return nil, ErrCorrupt
+			}
+			m.pos[i] = int(p)
+		}
+		prev = m.pos
+		r.marks = append(r.marks, m)
 	}
 	if d.err != nil {
 		return nil, ErrCorrupt
@@ -503,6 +649,34 @@ func NewReader(page []byte) (*Reader, error) {
 
 // Len is the number of documents in the page.
 func (r *Reader) Len() int { return len(r.styles) }
+
+// StartTrace starts a new trace, where the writer started one.
+func (r *Reader) StartTrace() { r.idList = r.idList[:0] }
+
+// Parent reports the top-level parent_id of the last document decoded, if
+// it had one in the form of a span id.
+func (r *Reader) Parent() (uint64, bool) { return r.parent, r.hasParent }
+
+// Seek moves to mark m (Writer.Mark), whose document comes next, and
+// returns that document's index.
+func (r *Reader) Seek(m int) (int, error) {
+	if m < 0 || m >= len(r.marks) {
+		return 0, fmt.Errorf("%w: no mark %d", ErrCorrupt, m)
+	}
+	mk := &r.marks[m]
+	for i := range r.cols {
+		c := &r.cols[i]
+		if 2*i < len(mk.pos) {
+			c.tags, c.vals = c.tags0[mk.pos[2*i]:], c.vals0[mk.pos[2*i+1]:]
+		} else {
+			c.tags, c.vals = c.tags0, c.vals0 // made after the mark
+		}
+	}
+	r.raw = r.raw0[mk.raw:]
+	r.next = mk.doc
+	r.lastStart = mk.lastStart
+	return mk.doc, nil
+}
 
 // Next appends the next document to dst. ctx must be the one it was added
 // with.
@@ -514,6 +688,7 @@ func (r *Reader) Next(dst []byte, ctx Context) ([]byte, error) {
 	r.next++
 	switch style {
 	case styleRaw:
+		r.parent, r.hasParent = 0, false
 		d := decoder{b: r.raw}
 		n := d.uvarint()
 		if d.err != nil || n > uint64(len(d.b)-d.i) {
@@ -530,6 +705,8 @@ func (r *Reader) Next(dst []byte, ctx Context) ([]byte, error) {
 	r.ctx = ctx
 	r.frames = r.frames[:0]
 	r.depth = 0
+	r.parent, r.hasParent = 0, false
+	r.idList = append(r.idList, ctx.ID)
 	return r.value(dst, rootPath, "")
 }
 
@@ -572,10 +749,7 @@ func (r *Reader) value(dst []byte, path int32, key string) ([]byte, error) {
 		}
 		c.vals = d.b[d.i:]
 		sh := &r.shapes[shape]
-		names := sh.compact
-		if r.python {
-			names = sh.python
-		}
+		names := sh.names(r.python)
 		paths := r.members(path, shape)
 		r.frames = append(r.frames, frame{})
 		r.depth++
@@ -626,7 +800,26 @@ func (r *Reader) value(dst []byte, path int32, key string) ([]byte, error) {
 		dst = append(dst, s...)
 		dst = append(dst, '"')
 	case tag == tHex8:
-		dst = appendQuotedHex(dst, d.bytes(8), false)
+		b := d.bytes(8)
+		dst = appendQuotedHex(dst, b, false)
+		if d.err == nil {
+			switch {
+			case key == "id":
+				r.idList = append(r.idList, binary.BigEndian.Uint64(b))
+			case key == "parent_id" && len(r.frames) == 1:
+				r.parent, r.hasParent = binary.BigEndian.Uint64(b), true
+			}
+		}
+	case tag == tIDRef:
+		i := d.uvarint()
+		if d.err != nil || i >= uint64(len(r.idList)) {
+			return dst, ErrCorrupt
+		}
+		v := r.idList[i]
+		dst = appendQuotedHex(dst, binary.BigEndian.AppendUint64(make([]byte, 0, 8), v), false)
+		if key == "parent_id" && len(r.frames) == 1 {
+			r.parent, r.hasParent = v, true
+		}
 	case tag == tHex8Upper:
 		dst = appendQuotedHex(dst, d.bytes(8), true)
 	case tag == tHex16:
@@ -643,8 +836,10 @@ func (r *Reader) value(dst []byte, path int32, key string) ([]byte, error) {
 		dst = appendTraceID(dst, r.ctx.Trace)
 	case tag == tSameID:
 		dst = appendQuotedHex(dst, binary.BigEndian.AppendUint64(make([]byte, 0, 8), r.ctx.ID), false)
+		r.idList = append(r.idList, r.ctx.ID)
 	case tag == tSameParent:
 		dst = appendQuotedHex(dst, binary.BigEndian.AppendUint64(make([]byte, 0, 8), r.ctx.Parent), false)
+		r.parent, r.hasParent = r.ctx.Parent, true
 	case tag == tInt:
 		dst = strconv.AppendInt(dst, d.varint(), 10)
 	case tag == tNumber:

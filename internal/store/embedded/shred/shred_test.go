@@ -251,3 +251,106 @@ func BenchmarkWrite(b *testing.B) {
 		page = w.AppendTo(page[:0])
 	}
 }
+
+// TestSeek decodes from every mark of a page and finds the documents that
+// follow it.
+func TestSeek(t *testing.T) {
+	docs, _ := demoDocs(t, 100)
+	docs = append(docs, doc{b: []byte(`{ "raw": 1 }`)}, doc{b: []byte(`{"new_path_after_marks":[{"x":1}]}`)})
+	w := NewWriter()
+	var at []int
+	for i, d := range docs {
+		if i%7 == 0 {
+			if m := w.Mark(); m != len(at) {
+				t.Fatalf("Mark %d, want %d", m, len(at))
+			}
+			at = append(at, i)
+		}
+		w.Add(d.ctx, d.b)
+	}
+	r, err := NewReader(w.AppendTo(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []int{3, 0, len(at) - 1, 5, 5, 1} {
+		i, err := r.Seek(m)
+		if err != nil || i != at[m] {
+			t.Fatalf("Seek(%d) = %d, %v; want %d", m, i, err, at[m])
+		}
+		for ; i < len(docs); i++ {
+			got, err := r.Next(nil, docs[i].ctx)
+			if err != nil || !bytes.Equal(got, docs[i].b) {
+				t.Fatalf("after Seek(%d), doc %d: %v\n got %s\nwant %s", m, i, err, got, docs[i].b)
+			}
+		}
+	}
+	if _, err := r.Seek(len(at)); err == nil {
+		t.Fatal("Seek past the last mark succeeded")
+	}
+}
+
+// TestParentRefs stores parent ids as references to ids seen earlier in
+// the trace, and reports each document's parent as the header had it.
+func TestParentRefs(t *testing.T) {
+	docs, _ := demoDocs(t, 50)
+	w := NewWriter()
+	for i, d := range docs {
+		if i%5 == 0 {
+			w.StartTrace()
+		}
+		w.Add(Context{Trace: d.ctx.Trace, ID: d.ctx.ID}, d.b)
+		if p, ok := w.LastParent(); p != d.ctx.Parent || ok != (d.ctx.Parent != 0) {
+			t.Fatalf("doc %d: LastParent %x %v, want %x", i, p, ok, d.ctx.Parent)
+		}
+	}
+	page := w.AppendTo(nil)
+	r, err := NewReader(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range docs {
+		if i%5 == 0 {
+			r.StartTrace()
+		}
+		got, err := r.Next(nil, Context{Trace: d.ctx.Trace, ID: d.ctx.ID})
+		if err != nil || !bytes.Equal(got, d.b) {
+			t.Fatalf("doc %d: %v\n got %s\nwant %s", i, err, got, d.b)
+		}
+		if p, ok := r.Parent(); p != d.ctx.Parent || ok != (d.ctx.Parent != 0) {
+			t.Fatalf("doc %d: Parent %x %v, want %x", i, p, ok, d.ctx.Parent)
+		}
+	}
+}
+
+// BenchmarkPageSizeDict is BenchmarkPageSize with every page after the
+// first compressed against the first page's raw bytes as a zstd dictionary.
+func BenchmarkPageSizeDict(b *testing.B) {
+	docs, spans := demoDocs(b, 4096)
+	_, level := zstd.EncoderLevelFromString(*flagLevel)
+	plain, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1))
+	for _, per := range []int{64, 128, 256, 512} {
+		b.Run(fmt.Sprint(per), func(b *testing.B) {
+			perDocs := len(docs) * per / 4096
+			var total int
+			for b.Loop() {
+				total = 0
+				var enc *zstd.Encoder
+				for i := 0; i < len(docs); i += perDocs {
+					w := NewWriter()
+					for _, d := range docs[i:min(i+perDocs, len(docs))] {
+						w.Add(d.ctx, d.b)
+					}
+					raw := w.AppendTo(nil)
+					if enc == nil {
+						total += len(plain.EncodeAll(raw, nil))
+						enc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1),
+							zstd.WithEncoderDictRaw(1, raw), zstd.WithWindowSize(4<<20))
+						continue
+					}
+					total += len(enc.EncodeAll(raw, nil))
+				}
+			}
+			b.ReportMetric(float64(total)/float64(spans), "B/span")
+		})
+	}
+}
