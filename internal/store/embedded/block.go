@@ -27,13 +27,13 @@ import (
 // (docs/storage-format.md, "Blocks").
 //
 //	magic "FLUOBLK1"
-//	pages     each: spans frame | summaries frame       (zstd frames)
+//	pages     each: spans frame | trace-id frame | summaries frame (zstd)
 //	postings  frame                                      (zstd)
 //	footer    see appendFooter
 //	uint32 footer length | uint32 CRC-32C of the footer | magic "FLUOBLK1"
 //
-// A summaries frame: uvarint n, n × trace id (16 bytes), n × uvarint
-// length, the summaries (store.AppendSummary) end to end. A spans frame:
+// A trace-id frame: the page's n trace ids, 16 bytes each, ascending. For
+// summaries frames see appendSummaryFrame. A spans frame:
 // n × uvarint document count, then per document a flags byte, then per
 // document its id (8 bytes), then the parent ids of the documents that have
 // one (8 bytes each), then the documents as a shred page.
@@ -42,8 +42,8 @@ const blockMagic = "FLUOBLK1"
 // Block shape: traces per page (the unit a trace lookup decompresses) and
 // per block.
 const (
-	pageTraces      = 256
-	blockMaxTraces  = 256 * pageTraces
+	pageTraces      = 1024
+	blockMaxTraces  = 64 * pageTraces
 	blockFileSuffix = ".blk"
 )
 
@@ -69,6 +69,7 @@ type pageMeta struct {
 	first, last      model.TraceID
 	ord, traces      uint32 // first trace's ordinal in the block, trace count
 	spanOff, spanLen int64
+	tidOff, tidLen   int64
 	sumOff, sumLen   int64
 }
 
@@ -242,7 +243,18 @@ func (w *blockWriter) flushPage() error {
 		return err
 	}
 
-	raw = appendSummaryFrame(raw[:0], w.tids, w.sumLens, w.sums)
+	raw = raw[:0]
+	for _, t := range w.tids {
+		raw = append(raw, t[:]...)
+	}
+	enc = zstdEnc.EncodeAll(raw, enc[:0])
+	pm.tidOff, pm.tidLen = w.off, int64(len(enc))
+	w.sumBytes += pm.tidLen
+	if err := w.write(enc); err != nil {
+		return err
+	}
+
+	raw = appendSummaryFrame(raw[:0], w.sumLens, w.sums)
 	enc = zstdEnc.EncodeAll(raw, enc[:0])
 	pm.sumOff, pm.sumLen = w.off, int64(len(enc))
 	w.sumBytes += pm.sumLen
@@ -342,6 +354,7 @@ func appendFooter(dst []byte, pages []pageMeta, postOff, postLen int64) []byte {
 		dst = binary.AppendUvarint(dst, uint64(p.traces))
 		dst = binary.AppendUvarint(dst, uint64(p.spanOff))
 		dst = binary.AppendUvarint(dst, uint64(p.spanLen))
+		dst = binary.AppendUvarint(dst, uint64(p.tidLen))
 		dst = binary.AppendUvarint(dst, uint64(p.sumLen))
 	}
 	dst = binary.AppendUvarint(dst, uint64(postOff))
@@ -409,7 +422,8 @@ func readFooter(f *os.File, path string) (*block, error) {
 		p.ord = ord
 		p.traces = uint32(d.uvarint())
 		p.spanOff, p.spanLen = int64(d.uvarint()), int64(d.uvarint())
-		p.sumOff, p.sumLen = p.spanOff+p.spanLen, int64(d.uvarint())
+		p.tidOff, p.tidLen = p.spanOff+p.spanLen, int64(d.uvarint())
+		p.sumOff, p.sumLen = p.tidOff+p.tidLen, int64(d.uvarint())
 		if p.sumOff+p.sumLen > size || p.spanOff < 0 {
 			return nil, bad("page offsets")
 		}
@@ -483,13 +497,35 @@ func (sp *sumPage) find(tid model.TraceID) int {
 	return i
 }
 
+// tids returns the trace ids of page pi.
+func (b *block) tids(pi int) ([]model.TraceID, error) {
+	p := &b.pages[pi]
+	raw, err := b.frame(p.tidOff, p.tidLen)
+	if err != nil {
+		return nil, err
+	}
+	defer putFrame(raw)
+	if len(raw) != 16*int(p.traces) {
+		return nil, fmt.Errorf("block %s: %w: trace ids", filepath.Base(b.path), errCorruptBlock)
+	}
+	tids := make([]model.TraceID, p.traces)
+	for i := range tids {
+		copy(tids[i][:], raw[16*i:])
+	}
+	return tids, nil
+}
+
 func (b *block) summaries(pi int) (*sumPage, error) {
+	tids, err := b.tids(pi)
+	if err != nil {
+		return nil, err
+	}
 	p := &b.pages[pi]
 	raw, err := b.frame(p.sumOff, p.sumLen)
 	if err != nil {
 		return nil, err
 	}
-	sp, err := decodeSummaryFrame(raw, int(p.traces))
+	sp, err := decodeSummaryFrame(raw, tids)
 	putFrame(raw)
 	if err != nil {
 		return nil, fmt.Errorf("block %s: %w", filepath.Base(b.path), err)
@@ -497,91 +533,56 @@ func (b *block) summaries(pi int) (*sumPage, error) {
 	return sp, nil
 }
 
-// A summaries frame stores the page's summaries by column: the trace ids
-// (16 bytes each); the version bytes; the four times of store.AppendSummary,
-// byte-transposed (every first byte, then every second byte ...: the sign
-// and exponent bytes of neighbouring times are equal and compress away);
-// the lengths and bytes of the rest of the heads (flags, counts, HTTP); the
-// lengths and bytes of the bodies (services onwards). A summary of length 0
-// (a trace without one) has no parts. Layout:
+// A summaries frame stores the page's summaries by column (their trace ids
+// are in the page's trace-id frame): the lengths of the n summaries (0: the
+// trace has none); the version bytes of the m present; the lengths and
+// bytes of their heads after the version (flags, times, counts, HTTP:
+// store.SummaryHeadLen); their bodies (services onwards). Heads and bodies
+// of neighbouring traces compress better side by side.
 //
-//	uvarint n | n × tid | uvarint m (summaries present) | m × version
-//	| 32 planes × m bytes | m × uvarint head length | heads
-//	| m × uvarint body length | bodies
-const summaryTimesLen = 0
-
-func appendSummaryFrame(dst []byte, tids []model.TraceID, lens []int, sums []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(tids)))
-	for _, t := range tids {
-		dst = append(dst, t[:]...)
-	}
+//	uvarint n | n × uvarint length | m × version | m × uvarint head length
+//	| heads | bodies
+func appendSummaryFrame(dst []byte, lens []int, sums []byte) []byte {
 	type parts struct {
 		row  []byte
-		head int
+		head int // end of the head in row
 	}
 	var rows []parts
 	off := 0
+	dst = binary.AppendUvarint(dst, uint64(len(lens)))
 	for _, l := range lens {
+		dst = binary.AppendUvarint(dst, uint64(l))
 		row := sums[off : off+l]
 		off += l
 		if l == 0 {
 			continue
 		}
 		h, err := store.SummaryHeadLen(row)
-		if err != nil || h < 1+summaryTimesLen {
-			h = 1 + summaryTimesLen // not a summary we can split: the body takes it
-			if l < h {
-				h = l
-			}
+		if err != nil || h < 1 || h > l {
+			h = 1 // not a summary this version splits: the body takes it
 		}
 		rows = append(rows, parts{row, h})
-	}
-	// Presence: a summary of length 0 is marked by a zero length below.
-	dst = binary.AppendUvarint(dst, uint64(len(lens)))
-	for _, l := range lens {
-		dst = binary.AppendUvarint(dst, uint64(l))
 	}
 	for _, r := range rows {
 		dst = append(dst, r.row[0])
 	}
-	for b := range summaryTimesLen {
-		for _, r := range rows {
-			if len(r.row) >= 1+summaryTimesLen {
-				dst = append(dst, r.row[1+b])
-			} else {
-				dst = append(dst, 0)
-			}
-		}
+	for _, r := range rows {
+		dst = binary.AppendUvarint(dst, uint64(r.head-1))
 	}
 	for _, r := range rows {
-		dst = binary.AppendUvarint(dst, uint64(max(r.head-1-summaryTimesLen, 0)))
+		dst = append(dst, r.row[1:r.head]...)
 	}
 	for _, r := range rows {
-		if r.head > 1+summaryTimesLen {
-			dst = append(dst, r.row[1+summaryTimesLen:r.head]...)
-		}
-	}
-	for _, r := range rows {
-		if len(r.row) >= 1+summaryTimesLen {
-			dst = append(dst, r.row[max(r.head, 1+summaryTimesLen):]...)
-		} else {
-			dst = append(dst, r.row[1:]...)
-		}
+		dst = append(dst, r.row[r.head:]...)
 	}
 	return dst
 }
 
-func decodeSummaryFrame(raw []byte, traces int) (*sumPage, error) {
+func decodeSummaryFrame(raw []byte, tids []model.TraceID) (*sumPage, error) {
 	bad := fmt.Errorf("%w: summaries", errCorruptBlock)
 	d := byteReader{b: raw}
-	n := d.uvarint()
-	if d.err != nil || n != uint64(traces) {
-		return nil, bad
-	}
-	sp := &sumPage{tids: make([]model.TraceID, n), offs: make([]int, n+1)}
-	for i := range sp.tids {
-		copy(sp.tids[i][:], d.bytes(16))
-	}
+	n := uint64(len(tids))
+	sp := &sumPage{tids: tids, offs: make([]int, n+1)}
 	if d.uvarint() != n {
 		return nil, bad
 	}
@@ -600,42 +601,34 @@ func decodeSummaryFrame(raw []byte, traces int) (*sumPage, error) {
 		}
 	}
 	versions := d.bytes(m)
-	planes := d.bytes(summaryTimesLen * m)
 	heads := make([]int, m)
 	headTotal := 0
 	for i := range heads {
 		heads[i] = int(d.uvarint())
 		headTotal += heads[i]
-	}
-	if d.err != nil || headTotal > len(raw) {
-		return nil, bad
+		if d.err != nil || headTotal > len(raw) {
+			return nil, bad
+		}
 	}
 	headBytes := d.bytes(headTotal)
-	bodies := raw[min(d.i, len(raw)):]
 	if d.err != nil {
 		return nil, bad
 	}
+	bodies := raw[d.i:]
 	sp.data = make([]byte, 0, total)
 	j := 0
 	for _, l := range lens {
 		if l == 0 {
 			continue
 		}
-		start := len(sp.data)
-		sp.data = append(sp.data, versions[j])
-		if l >= 1+summaryTimesLen {
-			for b := range summaryTimesLen {
-				sp.data = append(sp.data, planes[b*m+j])
-			}
-		}
-		sp.data = append(sp.data, headBytes[:heads[j]]...)
-		headBytes = headBytes[heads[j]:]
-		rest := l - (len(sp.data) - start)
-		if rest < 0 || rest > len(bodies) {
+		body := l - 1 - heads[j]
+		if body < 0 || body > len(bodies) {
 			return nil, bad
 		}
-		sp.data = append(sp.data, bodies[:rest]...)
-		bodies = bodies[rest:]
+		sp.data = append(sp.data, versions[j])
+		sp.data = append(sp.data, headBytes[:heads[j]]...)
+		sp.data = append(sp.data, bodies[:body]...)
+		headBytes, bodies = headBytes[heads[j]:], bodies[body:]
 		j++
 	}
 	return sp, nil
@@ -647,12 +640,12 @@ func (b *block) trace(tid model.TraceID) ([]store.Record, error) {
 	if pi < 0 {
 		return nil, nil
 	}
-	sp, err := b.summaries(pi)
+	tids, err := b.tids(pi)
 	if err != nil {
 		return nil, err
 	}
-	ti := sp.find(tid)
-	if ti < 0 {
+	ti, found := slices.BinarySearchFunc(tids, tid, cmpTID)
+	if !found {
 		return nil, nil
 	}
 	p := &b.pages[pi]
@@ -715,7 +708,7 @@ func (b *block) trace(tid model.TraceID) ([]store.Record, error) {
 				InProgress:  flags[doc]&docInProgress != 0,
 				Independent: flags[doc]&docIndependent != 0,
 			}
-			ctx := shred.Context{Trace: sp.tids[t], ID: uint64(rec.ID)}
+			ctx := shred.Context{Trace: tids[t], ID: uint64(rec.ID)}
 			if t < ti {
 				scratch, err = r.Next(scratch[:0], ctx)
 			} else {

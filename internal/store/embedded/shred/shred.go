@@ -38,6 +38,7 @@ const (
 	tInt                   // vals: zigzag varint, a canonical integer literal
 	tNumber                // vals: uvarint length, the literal
 	tHex8Upper             // vals: 8 bytes, 16 uppercase hex digits
+	tStrRef                // vals: uvarint, the index of a string in the column's dictionary
 	tIDRef                 // vals: uvarint, the index of an id seen before in the trace (StartTrace)
 	tTime                  // tTime+d, d fraction digits (0..9): vals zigzag varint delta
 	tTimeEnd    = tTime + 9
@@ -74,6 +75,11 @@ type column struct {
 	tags     []byte
 	vals     []byte
 	children map[string]int32
+	// The column's distinct strings: values store an index, so a page
+	// holds each repeated name, URL or query once, and decompresses to
+	// little more than its indexes.
+	dict  map[string]int
+	dictN []string
 }
 
 // Writer accumulates the documents of one page.
@@ -143,6 +149,7 @@ func NewWriter() *Writer {
 // Reset empties the page for reuse.
 func (w *Writer) Reset() {
 	w.cols = append(w.cols[:0], column{parent: -1})
+	clear(w.cols[:cap(w.cols)][1:]) // drop the old pages' dictionaries
 	w.shapes = make(map[string]int)
 	w.shapeLs = w.shapeLs[:0]
 	w.styles = w.styles[:0]
@@ -358,9 +365,17 @@ func (w *Writer) string(c *column, s, key []byte, top bool) {
 		c.vals = append(c.vals, u[:]...)
 		return
 	}
-	c.tags = append(c.tags, tString)
-	c.vals = binary.AppendUvarint(c.vals, uint64(len(s)))
-	c.vals = append(c.vals, s...)
+	i, ok := c.dict[string(s)]
+	if !ok {
+		if c.dict == nil {
+			c.dict = make(map[string]int)
+		}
+		i = len(c.dictN)
+		c.dict[string(s)] = i
+		c.dictN = append(c.dictN, string(s))
+	}
+	c.tags = append(c.tags, tStrRef)
+	c.vals = binary.AppendUvarint(c.vals, uint64(i))
 }
 
 func (w *Writer) number(c *column, lit, key []byte) {
@@ -465,12 +480,29 @@ func (w *Writer) AppendTo(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(c.key)))
 		dst = append(dst, c.key...)
 	}
-	for _, c := range w.cols {
+	// Tags as runs where a path holds long runs of one kind, else as they
+	// are: the tag count, then the stream's length times two, plus one for
+	// runs.
+	rles := make([][]byte, len(w.cols))
+	for i, c := range w.cols {
+		rles[i] = appendRuns(nil, c.tags)
+		mode := 1
+		if len(rles[i]) > len(c.tags)/4 {
+			rles[i], mode = c.tags, 0
+		}
 		dst = binary.AppendUvarint(dst, uint64(len(c.tags)))
+		dst = binary.AppendUvarint(dst, uint64(2*len(rles[i])+mode))
 		dst = binary.AppendUvarint(dst, uint64(len(c.vals)))
 	}
 	for _, c := range w.cols {
-		dst = append(dst, c.tags...)
+		dst = binary.AppendUvarint(dst, uint64(len(c.dictN)))
+		for _, v := range c.dictN {
+			dst = binary.AppendUvarint(dst, uint64(len(v)))
+			dst = append(dst, v...)
+		}
+	}
+	for _, r := range rles {
+		dst = append(dst, r...)
 	}
 	for _, c := range w.cols {
 		dst = append(dst, c.vals...)
@@ -489,6 +521,22 @@ func (w *Writer) AppendTo(dst []byte) []byte {
 			dst = binary.AppendUvarint(dst, uint64(p))
 		}
 		prev = m.pos
+	}
+	return dst
+}
+
+// appendRuns writes tags as runs: the tag byte, then the run's length as a
+// uvarint. Most paths hold one kind of value, so their tags are one run,
+// and a page decompresses to its values, not to a byte per value.
+func appendRuns(dst, tags []byte) []byte {
+	for i := 0; i < len(tags); {
+		j := i + 1
+		for j < len(tags) && tags[j] == tags[i] {
+			j++
+		}
+		dst = append(dst, tags[i])
+		dst = binary.AppendUvarint(dst, uint64(j-i))
+		i = j
 	}
 	return dst
 }
@@ -525,6 +573,61 @@ type rshape struct {
 	compact, python [][]byte
 }
 
+// next returns the column's next tag, false at the end or on a corrupt run.
+func (c *rcolumn) next() (byte, bool) {
+	if c.left == 0 {
+		return 0, false
+	}
+	if c.plain {
+		if len(c.runs) == 0 {
+			return 0, false
+		}
+		t := c.runs[0]
+		c.runs = c.runs[1:]
+		c.left--
+		return t, true
+	}
+	if c.run == 0 {
+		if len(c.runs) < 2 {
+			return 0, false
+		}
+		n, k := binary.Uvarint(c.runs[1:])
+		if k <= 0 || n == 0 || n > uint64(c.left) {
+			return 0, false
+		}
+		c.tag, c.run = c.runs[0], int(n)
+		c.runs = c.runs[1+k:]
+	}
+	c.run--
+	c.left--
+	return c.tag, true
+}
+
+// skip passes n tags.
+func (c *rcolumn) skip(n int) bool {
+	if c.plain {
+		if n > len(c.runs) || n > c.left {
+			return false
+		}
+		c.runs, c.left = c.runs[n:], c.left-n
+		return true
+	}
+	for n > 0 {
+		if c.run == 0 {
+			if _, ok := c.next(); !ok {
+				return false
+			}
+			n--
+			continue
+		}
+		k := min(n, c.run)
+		c.run -= k
+		c.left -= k
+		n -= k
+	}
+	return true
+}
+
 // names returns the members' names as written, made on first use.
 func (sh *rshape) names(python bool) [][]byte {
 	if python {
@@ -546,8 +649,16 @@ func (sh *rshape) names(python bool) [][]byte {
 }
 
 type rcolumn struct {
-	tags, vals   []byte
-	tags0, vals0 []byte // the whole streams, for Seek
+	dict [][]byte
+	vals []byte
+	// Tags, as runs (appendRuns): the runs not yet read, the tag and
+	// length left of the current one, and the tags left in all.
+	runs         []byte
+	plain        bool // runs holds one tag per value
+	tag          byte
+	run, left    int
+	runs0, vals0 []byte // the whole streams, for Seek
+	ntags        int
 	children     map[string]int32
 }
 
@@ -600,16 +711,33 @@ func NewReader(page []byte) (*Reader, error) {
 		}
 		p.children[key] = int32(i)
 	}
-	lens := make([][2]uint64, nc)
+	lens := make([][3]uint64, nc)
 	for i := range lens {
-		lens[i] = [2]uint64{d.uvarint(), d.uvarint()}
+		lens[i] = [3]uint64{d.uvarint(), d.uvarint(), d.uvarint()}
 	}
 	for i := range r.cols {
-		r.cols[i].tags = d.bytes(int(min(lens[i][0], uint64(len(page)))))
+		n := d.uvarint()
+		if n > uint64(len(page)) {
+			return nil, ErrCorrupt
+		}
+		if n > 0 {
+			r.cols[i].dict = make([][]byte, n)
+			for j := range r.cols[i].dict {
+				r.cols[i].dict[j] = d.bytes(int(d.uvarint()))
+			}
+		}
 	}
 	for i := range r.cols {
-		r.cols[i].vals = d.bytes(int(min(lens[i][1], uint64(len(page)))))
-		r.cols[i].tags0, r.cols[i].vals0 = r.cols[i].tags, r.cols[i].vals
+		c := &r.cols[i]
+		c.plain = lens[i][1]&1 == 0
+		c.runs = d.bytes(int(min(lens[i][1]/2, uint64(len(page)))))
+		c.ntags = int(min(lens[i][0], uint64(len(page))))
+		c.left = c.ntags
+		c.runs0 = c.runs
+	}
+	for i := range r.cols {
+		r.cols[i].vals = d.bytes(int(min(lens[i][2], uint64(len(page)))))
+		r.cols[i].vals0 = r.cols[i].vals
 	}
 	r.raw0 = r.raw
 	nm := d.uvarint()
@@ -629,7 +757,7 @@ func NewReader(page []byte) (*Reader, error) {
 			if i < len(prev) {
 				p += uint64(prev[i])
 			}
-			lim := len(r.cols[i/2].tags0)
+			lim := r.cols[i/2].ntags
 			if i%2 == 1 {
 				lim = len(r.cols[i/2].vals0)
 			}
@@ -666,10 +794,12 @@ func (r *Reader) Seek(m int) (int, error) {
 	mk := &r.marks[m]
 	for i := range r.cols {
 		c := &r.cols[i]
-		if 2*i < len(mk.pos) {
-			c.tags, c.vals = c.tags0[mk.pos[2*i]:], c.vals0[mk.pos[2*i+1]:]
-		} else {
-			c.tags, c.vals = c.tags0, c.vals0 // made after the mark
+		c.runs, c.run, c.left, c.vals = c.runs0, 0, c.ntags, c.vals0
+		if 2*i < len(mk.pos) { // else made after the mark
+			if !c.skip(mk.pos[2*i]) {
+				return 0, ErrCorrupt
+			}
+			c.vals = c.vals0[mk.pos[2*i+1]:]
 		}
 	}
 	r.raw = r.raw0[mk.raw:]
@@ -734,11 +864,13 @@ func (r *Reader) value(dst []byte, path int32, key string) ([]byte, error) {
 		return dst, ErrCorrupt
 	}
 	c := &r.cols[path]
-	if len(c.tags) == 0 || r.depth > maxDepth*2 {
+	if r.depth > maxDepth*2 {
 		return dst, ErrCorrupt
 	}
-	tag := c.tags[0]
-	c.tags = c.tags[1:]
+	tag, ok := c.next()
+	if !ok {
+		return dst, ErrCorrupt
+	}
 	d := decoder{b: c.vals}
 	var err error
 	switch {
@@ -772,7 +904,7 @@ func (r *Reader) value(dst []byte, path int32, key string) ([]byte, error) {
 		if id, ok := c.children[elemKey]; ok {
 			elem = id
 		}
-		if d.err != nil || n > 0 && (elem < 0 || n > uint64(len(r.cols[elem].tags))) {
+		if d.err != nil || n > 0 && (elem < 0 || n > uint64(r.cols[elem].left)) {
 			return dst, ErrCorrupt
 		}
 		c.vals = d.b[d.i:]
@@ -798,6 +930,14 @@ func (r *Reader) value(dst []byte, path int32, key string) ([]byte, error) {
 		s := d.bytes(int(d.uvarint()))
 		dst = append(dst, '"')
 		dst = append(dst, s...)
+		dst = append(dst, '"')
+	case tag == tStrRef:
+		i := d.uvarint()
+		if d.err != nil || i >= uint64(len(c.dict)) {
+			return dst, ErrCorrupt
+		}
+		dst = append(dst, '"')
+		dst = append(dst, c.dict[i]...)
 		dst = append(dst, '"')
 	case tag == tHex8:
 		b := d.bytes(8)
