@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/fluoro-dev/fluoro/internal/alert"
 	"github.com/fluoro-dev/fluoro/internal/analytics"
 	"github.com/fluoro-dev/fluoro/internal/api"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
@@ -60,6 +61,8 @@ type Config struct {
 	// addresses; empty disables one.
 	OTLPGRPC string `yaml:"otlp_grpc"`
 	OTLPHTTP string `yaml:"otlp_http"`
+	// Alerts tunes the alert evaluator (interval, scan bound, webhooks).
+	Alerts alert.Settings `yaml:"alerts"`
 }
 
 // SamplingConfig is the YAML form of the sampling.Config settings.
@@ -127,6 +130,9 @@ func (c *Config) Validate() error {
 	if err := c.TailSampling.Validate(); err != nil {
 		return err
 	}
+	if err := c.Alerts.Validate(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -139,6 +145,7 @@ type Server struct {
 	pipe     *ingest.Pipeline
 	graph    *servicegraph.Service
 	tail     *tailsample.Sampler // nil when tail sampling is off
+	alerts   *alert.Manager
 	udp      *ingest.UDP
 	otlp     *receiver.Receiver
 	http     *http.Server
@@ -233,6 +240,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	mux := http.NewServeMux()
 	mux.Handle(tailsample.BoostsPath, tailsample.Handler(s.tail))
 	mux.Handle(tailsample.BoostsPath+"/", tailsample.Handler(s.tail))
+	if s.alerts, err = alert.Open(ctx, alert.Config{Settings: cfg.Alerts, Objects: s.st.Objects(), Store: s.st,
+		Graph: s.graph, Now: cfg.Now, Logger: log, Registerer: reg}); err != nil {
+		return nil, err
+	}
+	alertsAPI := s.alerts.Handler()
+	mux.Handle(alert.Path, alertsAPI)
+	mux.Handle(alert.Path+"/", alertsAPI)
 	mux.Handle("/", ui.New(ui.Config{Objects: s.st.Objects(), Next: handler, Logger: log})) // the web console at /, then the API
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.bg.Add(3)
@@ -249,6 +263,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}()
 	go s.retentionLoop()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		actx, cancel := context.WithCancel(context.Background())
+		go func() { <-s.stop; cancel() }()
+		s.alerts.Run(actx)
+	}()
 	handler.SetReady()
 	log.Info("fluoro server ready", "udp", s.udp.Addr().String(), "http", s.httpLn.Addr().String(), "data", cfg.Data,
 		"retention", cfg.Retention.String())
@@ -318,6 +339,9 @@ func (s *Server) closeAll(ctx context.Context) error {
 			s.httpLn.Close()
 		}
 		s.bg.Wait()
+		if s.alerts != nil {
+			errs = append(errs, s.alerts.Close(ctx))
+		}
 		if s.pipe != nil {
 			errs = append(errs, s.pipe.Close(ctx))
 		}
