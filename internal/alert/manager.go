@@ -143,6 +143,7 @@ func Open(ctx context.Context, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m.metrics(cfg.Registerer)
+	m.updateGauge()
 	return m, nil
 }
 

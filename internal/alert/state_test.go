@@ -69,10 +69,10 @@ func TestStep(t *testing.T) {
 		{30, 10, 0.0, StateOK},
 	})
 	check("min_requests: below it no data, never firing on noise", fault, []obs{
-		{0, 9, 1.0, StateNoData},   // 9 requests, all faults: noise
-		{30, 0, 0, StateNoData},    // nothing at all
+		{0, 9, 1.0, StateNoData},    // 9 requests, all faults: noise
+		{30, 0, 0, StateNoData},     // nothing at all
 		{60, 10, 1.0, StatePending}, // enough requests
-		{90, 3, 1.0, StateNoData},  // a pending interrupted by no data
+		{90, 3, 1.0, StateNoData},   // a pending interrupted by no data
 		{120, 50, 1.0, StatePending},
 		{180, 50, 1.0, StateFiring},
 		{210, 2, 1.0, StateNoData}, // firing resolved for want of data
