@@ -28,6 +28,7 @@ Usage:
   fluoro analytics VERB [flags]  latency percentiles, root causes, exceptions, SQL… (docs/analytics.md)
   fluoro map [--since 1h]        print the service map: nodes, edges, rates, errors, p99 (GetServiceGraph)
   fluoro sampling boost|boosts|unboost   temporary tail-sampling rate boosts
+  fluoro alerts list             alert rules with their state and last value (docs/alerts.md)
   fluoro version                 print the version
   fluoro help                    print this help
 
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMap(ctx, rest, stdout, stderr)
 	case "sampling":
 		return runSampling(ctx, rest, stdout, stderr)
+	case "alerts":
+		return runAlerts(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "fluoro", version)
 		return nil
