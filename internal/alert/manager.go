@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -351,13 +352,14 @@ func (m *Manager) send(r Rule, prev, next Status, now time.Time, reason string) 
 }
 
 // link is the console's traces view of the rule's traces over its window
-// ending at now.
+// ending at now: its filter (for a service rule, service("name"), narrowed
+// to its faults, errors or throttles for those rates), within its group.
 func link(r *Rule, now time.Time) string {
 	f := r.Filter
 	if r.Service != nil {
-		f = "service(" + strconv.Quote(r.Service.Name) + ")"
+		f = "service(" + quote(r.Service.Name) + ")"
 		if r.Service.Type != "" {
-			f = "service(id(name: " + strconv.Quote(r.Service.Name) + ", type: " + strconv.Quote(r.Service.Type) + "))"
+			f = "service(id(name: " + quote(r.Service.Name) + ", type: " + quote(r.Service.Type) + "))"
 		}
 		switch r.Metric {
 		case FaultRate:
@@ -368,17 +370,24 @@ func link(r *Rule, now time.Time) string {
 			f += " { throttle }"
 		}
 	}
-	q := url.Values{}
-	if f != "" {
-		q.Set("f", f)
-	}
 	if r.Group != "" {
-		q.Set("group", r.Group)
+		f = "group.name = " + quote(r.Group) + " AND (" + f + ")"
 	}
+	q := url.Values{}
+	q.Set("f", f)
 	q.Set("range", "custom")
 	q.Set("from", strconv.FormatInt(now.Add(-time.Duration(r.Window)).Unix(), 10))
 	q.Set("to", strconv.FormatInt(now.Unix()+1, 10))
 	return "/#/traces?" + q.Encode()
+}
+
+// quote writes s as a filter-expression string (JSON's escapes).
+func quote(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func (m *Manager) updateGauge() {

@@ -1,9 +1,12 @@
 package alert
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fluoro-dev/fluoro/internal/filterexpr"
 )
 
 // TestStep walks the state machine through sequences of evaluations on a
@@ -153,5 +156,29 @@ func TestDurationJSON(t *testing.T) {
 	}
 	if b, _ := Duration(5 * time.Minute).MarshalJSON(); string(b) != `"5m0s"` {
 		t.Errorf("marshal 5m: %s", b)
+	}
+}
+
+// TestLink checks that the console link of every kind of rule holds a
+// filter the language parses.
+func TestLink(t *testing.T) {
+	now := time.Unix(1_767_225_600, 0)
+	for _, r := range []Rule{
+		{Service: &ServiceScope{Name: `we"ird\name`}, Metric: FaultRate, Window: Duration(5 * time.Minute)},
+		{Service: &ServiceScope{Name: "db", Type: "Database::SQL"}, Metric: P99, Window: Duration(time.Hour), Group: "gold"},
+		{Filter: `http.url CONTAINS "/pay"`, Metric: ErrorRate, Window: Duration(time.Minute), Group: "a-b"},
+	} {
+		l := link(&r, now)
+		u, err := url.Parse(strings.TrimPrefix(l, "/#"))
+		if err != nil || u.Path != "/traces" {
+			t.Fatalf("link %q: %v", l, err)
+		}
+		q := u.Query()
+		if _, err := filterexpr.Parse(q.Get("f")); err != nil {
+			t.Errorf("link filter %q: %v", q.Get("f"), err)
+		}
+		if q.Get("range") != "custom" || q.Get("to") != "1767225601" {
+			t.Errorf("link %q: range", l)
+		}
 	}
 }
