@@ -216,8 +216,14 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 }
 
-// Close waits for queued notifications until ctx is done.
-func (m *Manager) Close(ctx context.Context) error { return m.notify.close(ctx) }
+// Close waits for queued notifications until ctx is done, or for at most
+// NotifyTimeout, so that a webhook that is down does not hold a shutdown;
+// what is still queued then is abandoned.
+func (m *Manager) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.NotifyTimeout)
+	defer cancel()
+	return m.notify.close(ctx)
+}
 
 // Evaluate runs one cycle: evaluates every enabled rule at Now, applies the
 // transitions, records and persists them, and queues the notifications.
