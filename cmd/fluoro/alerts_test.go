@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,5 +66,28 @@ func TestAlertsList(t *testing.T) {
 	}
 	if _, _, err := runCmd(t, "alerts"); err == nil || !strings.Contains(err.Error(), "needs a verb") {
 		t.Errorf("alerts alone: %v", err)
+	}
+}
+
+// TestAlertsConfig: the alerts: section of the server's YAML is read, and
+// a bad interval is refused.
+func TestAlertsConfig(t *testing.T) {
+	cfg := server.Default()
+	p := filepath.Join(t.TempDir(), "f.yaml")
+	if err := os.WriteFile(p, []byte("alerts:\n  interval: 10s\n  max_scan: 5000\n  notify_timeout: 2s\n  notify_retries: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadYAML(p, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if a := cfg.Alerts; a.Interval != 10*time.Second || a.MaxScan != 5000 || a.NotifyTimeout != 2*time.Second || a.NotifyRetries != 1 {
+		t.Fatalf("loaded %+v", a)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Alerts.Interval = time.Millisecond
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "alerts interval") {
+		t.Fatalf("1ms interval: %v", err)
 	}
 }
