@@ -123,6 +123,15 @@ func TestAPI(t *testing.T) {
 	if st := list[0].(map[string]any)["status"].(map[string]any); st["state"] != StateFiring || st["value"].(float64) != 0.25 {
 		t.Fatalf("after evaluation: %v", st)
 	}
+	for _, it := range list {
+		if st := it.(map[string]any)["status"].(map[string]any); st["error"] != nil || st["evaluated"] == nil {
+			t.Fatalf("%v: evaluation failed or missing: %v", it.(map[string]any)["name"], st)
+		}
+	}
+	// gold-slow reads the gold group's traces: 20, all slower than 0.05 s.
+	if st := list[2].(map[string]any)["status"].(map[string]any); list[2].(map[string]any)["name"] != "gold-slow" || st["requests"].(float64) != 20 {
+		t.Fatalf("gold-slow: %v", list[2])
+	}
 	evs := call("GET", "/api/alerts/checkout-faults/events", "", 200)["events"].([]any)
 	if len(evs) != 1 || evs[0].(map[string]any)["to"] != StateFiring {
 		t.Fatalf("events: %v", evs)
