@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -22,7 +23,7 @@ import (
 //	                                 with a Rule body, that definition (unsaved);
 //	                                 with none, the stored rule (404 if none)
 //
-// Errors are {"message": "..."} with status 400, 404, 409, 413 or 500.
+// Errors are {"message": "..."} with status 400, 404, 405, 409, 413 or 500.
 const Path = "/api/alerts"
 
 const maxBody = 64 << 10
@@ -114,7 +115,27 @@ func (m *Manager) Handler() http.Handler {
 		res, state, err := m.Test(r.Context(), rule)
 		m.reply(w, http.StatusOK, TestResult{res, state}, err)
 	})
+	// Anything else gets a JSON 405 (with Allow) or 404, not the mux's text.
+	mux.HandleFunc(Path, func(w http.ResponseWriter, r *http.Request) { m.notAllowed(w, r, "GET, POST") })
+	mux.HandleFunc(Path+"/", func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, Path+"/"), "/")
+		switch {
+		case len(parts) == 1 && parts[0] != "":
+			m.notAllowed(w, r, "GET, PUT, DELETE")
+		case len(parts) == 2 && parts[0] != "" && parts[1] == "events":
+			m.notAllowed(w, r, "GET")
+		case len(parts) == 2 && parts[0] != "" && parts[1] == "test":
+			m.notAllowed(w, r, "POST")
+		default:
+			m.reply(w, 0, nil, &httpError{http.StatusNotFound, fmt.Sprintf("no alerts API at %s", r.URL.Path)})
+		}
+	})
 	return mux
+}
+
+func (m *Manager) notAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	m.reply(w, 0, nil, &httpError{http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: the methods allowed are %s", r.Method, r.URL.Path, allow)})
 }
 
 func notFound(name string) error {

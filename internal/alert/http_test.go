@@ -137,6 +137,10 @@ func TestAPI(t *testing.T) {
 		t.Fatalf("events: %v", evs)
 	}
 
+	message(call("PATCH", "/api/alerts/checkout-faults", "{}", 405), "GET, PUT, DELETE")
+	message(call("DELETE", "/api/alerts", "", 405), "GET, POST")
+	message(call("GET", "/api/alerts/checkout-faults/test", "", 405), "POST")
+	message(call("GET", "/api/alerts/a/b/c", "", 404), "no alerts API")
 	call("DELETE", "/api/alerts/checkout-faults", "", 204)
 	message(call("DELETE", "/api/alerts/checkout-faults", "", 404), "no alert rule")
 	if len(call("GET", "/api/alerts", "", 200)["alerts"].([]any)) != 2 {
