@@ -26,6 +26,8 @@ export function value(metric, v) {
   return v < 1 ? (v * 1000).toFixed(1) + " ms" : v.toFixed(3) + " s";
 }
 
+// dur shortens Go's durations: "1h0m0s" to "1h", "5m0s" to "5m".
+const dur = (d) => (d || "").replace(/^(.*?h)0m0s$/, "$1").replace(/^(.*m)0s$/, "$1");
 const when = (iso) => (iso && !iso.startsWith("0001") ? new Date(iso).toLocaleString() : "–");
 
 // Badge shows a state with a coloured dot; the text carries the meaning.
@@ -87,7 +89,7 @@ export function AlertsPage({ name }) {
                 <td><Badge state={state} />{r.status.error && <div class="err" title={r.status.error}>evaluation failed</div>}</td>
                 <td>{value(r.metric, r.status.value)}{r.status.evaluated ? <div class="muted">{r.status.requests} requests{r.status.truncated ? ` (first ${r.status.scanned} traces)` : ""}</div> : <div class="muted">not evaluated yet</div>}</td>
                 <td class="mono">{r.metric} {r.comparator} {value(r.metric, r.threshold)}</td>
-                <td>{r.window}{r.for !== "0s" ? ` for ${r.for}` : ""}</td>
+                <td>{dur(r.window)}{r.for !== "0s" ? ` for ${dur(r.for)}` : ""}</td>
                 <td class="mono">{r.service ? `service ${r.service.name}${r.service.type ? ` (${r.service.type})` : ""}` : r.filter}{r.group ? ` · group ${r.group}` : ""}</td>
                 <td>{when(r.status.since)}</td>
                 <td style={{ whiteSpace: "nowrap" }}>
@@ -99,7 +101,7 @@ export function AlertsPage({ name }) {
           })}</tbody>
         </table>
       )}
-      {name && <History name={name} />}
+      {name && <History name={name} metric={st.list?.find((r) => r.name === name)?.metric} />}
     </section>
   );
 }
@@ -108,7 +110,7 @@ export function AlertsPage({ name }) {
 function toForm(r) {
   return { name: r.name, description: r.description || "", scope: r.service ? "service" : "filter", service: r.service?.name || "",
     type: r.service?.type || "", filter: r.filter || "", group: r.group || "", metric: r.metric, comparator: r.comparator,
-    threshold: String(r.threshold), window: r.window, for: r.for, min_requests: String(r.min_requests), enabled: r.enabled,
+    threshold: String(r.threshold), window: dur(r.window), for: dur(r.for), min_requests: String(r.min_requests), enabled: r.enabled,
     notify: (r.notify || []).join("\n") };
 }
 
@@ -224,7 +226,7 @@ function Editor({ initial, onDone }) {
   );
 }
 
-function History({ name }) {
+function History({ name, metric }) {
   const [st, setSt] = useState({ events: null, error: null });
   useEffect(() => {
     setSt({ events: null, error: null });
@@ -239,8 +241,8 @@ function History({ name }) {
         <table class="grid" data-testid="alert-events">
           <thead><tr><th>Time</th><th>Transition</th><th>Value</th><th>Requests</th><th>Threshold</th><th>Reason</th></tr></thead>
           <tbody>{st.events.map((e) => (
-            <tr><td>{when(e.time)}</td><td><Badge state={e.from} /> → <Badge state={e.to} /></td><td>{e.value === null ? "–" : +e.value.toFixed(4)}</td>
-              <td>{e.requests}</td><td>{e.threshold}</td><td>{e.reason || ""}</td></tr>
+            <tr><td>{when(e.time)}</td><td><Badge state={e.from} /> → <Badge state={e.to} /></td><td>{metric ? value(metric, e.value) : e.value === null ? "–" : +e.value.toFixed(4)}</td>
+              <td>{e.requests}</td><td>{metric ? value(metric, e.threshold) : e.threshold}</td><td>{e.reason || ""}</td></tr>
           ))}</tbody>
         </table>
       )}
