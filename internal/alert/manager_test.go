@@ -459,3 +459,53 @@ func TestRuleEdits(t *testing.T) {
 		t.Fatal("deleted rule back after restart")
 	}
 }
+
+// TestNotifyNeverBlocks: while a webhook holds a firing notification
+// unanswered, evaluations go on (the rule resolves), and the webhook then
+// gets the resolved notification after the firing one, in order.
+func TestNotifyNeverBlocks(t *testing.T) {
+	t0 := time.Unix(1_767_225_600, 0)
+	e := newEnv(t, t0, Config{Settings: Settings{NotifyTimeout: 30 * time.Second}})
+	entered, release := make(chan struct{}, 4), make(chan struct{})
+	var mu sync.Mutex
+	var states []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n Notification
+		json.NewDecoder(r.Body).Decode(&n)
+		mu.Lock()
+		states = append(states, n.State)
+		mu.Unlock()
+		entered <- struct{}{}
+		<-release
+	}))
+	defer hook.Close()
+	ctx := context.Background()
+	r := defaults()
+	r.Name, r.Service, r.Metric, r.Threshold, r.Notify = "r", &ServiceScope{Name: "api"}, FaultRate, 0.1, []string{hook.URL}
+	if _, err := e.m.Put(ctx, r, true); err != nil {
+		t.Fatal(err)
+	}
+	e.feed(t0.Add(-30*time.Second), "api", 20, 20, 0, 0.1, "gold")
+	e.m.Evaluate(ctx)
+	<-entered // the firing POST is in flight, unanswered
+	e.feed(t0.Add(5*time.Minute), "api", 200, 0, 0, 0.1, "gold")
+	e.clock.set(t0.Add(10 * time.Minute))
+	e.m.Evaluate(ctx) // returns although the webhook has not answered
+	if st := e.status("r"); st.State != StateOK {
+		t.Fatalf("state %s, want ok", st.State)
+	}
+	mu.Lock()
+	n := len(states)
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d POSTs while the first is unanswered, want 1 (one URL's notifications go in order)", n)
+	}
+	close(release)
+	<-entered
+	e.m.Close(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(states, ",") != "firing,resolved" {
+		t.Fatalf("webhook got %v, want firing then resolved", states)
+	}
+}

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -180,5 +181,29 @@ func TestLink(t *testing.T) {
 		if q.Get("range") != "custom" || q.Get("to") != "1767225601" {
 			t.Errorf("link %q: range", l)
 		}
+	}
+}
+
+// TestRateLog checks that webhook failures are logged at most once per
+// period, the next line counting those suppressed.
+func TestRateLog(t *testing.T) {
+	var buf strings.Builder
+	c := &clock{t: time.Unix(1_767_225_600, 0)}
+	l := &rateLog{log: slog.New(slog.NewTextHandler(&buf, nil)), now: c.now, period: 10 * time.Second}
+	for range 5 {
+		l.warn("alert notification failed", "url", "http://h/x")
+		c.set(c.now().Add(time.Second))
+	}
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Fatalf("%d lines in the first 5 s, want 1:\n%s", n, buf.String())
+	}
+	c.set(c.now().Add(10 * time.Second))
+	l.warn("alert notification failed", "url", "http://h/x")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], `suppressed="4 similar lines in the last 10s"`) {
+		t.Fatalf("after the period: %q", lines)
+	}
+	if r := redact("https://hooks.example.com/a?token=s3cret#x"); r != "https://hooks.example.com/a" {
+		t.Errorf("redact: %q", r)
 	}
 }
