@@ -320,6 +320,7 @@ test("alerts: a rule created through the form, listed with its state, its histor
   await shot("alerts-invalid-filter");
   await filter.press("Escape");
   await form2.waitFor({ state: "detached" });
+  await page.waitForFunction(() => document.activeElement?.id === "al-new"); // focus returns to "New rule"
 
   page.once("dialog", (d) => d.accept());
   await row.getByRole("button", { name: "Delete e2e-gateway-faults" }).click();

@@ -72,11 +72,15 @@ export function AlertsPage({ name }) {
   const open = (r) => setEdit(r ? toForm(r) : { ...NEW, isNew: true });
   return (
     <section aria-labelledby="al-h">
-      <header class="pagehead"><h1 id="al-h">Alerts</h1><button type="button" onClick={() => open(null)}>New rule</button></header>
+      <header class="pagehead"><h1 id="al-h">Alerts</h1><button type="button" id="al-new" onClick={() => open(null)}>New rule</button></header>
       <Status loading={!st.list && !st.error} error={st.error}>
         {st.list && <span class="muted">{st.list.length} {st.list.length === 1 ? "rule" : "rules"} · {st.list.filter((r) => r.enabled && r.status.state === "firing").length} firing</span>}
       </Status>
-      {edit && <Editor key={edit.isNew ? "new" : edit.name} initial={edit} onDone={(saved) => { setEdit(null); if (saved) load(); }} />}
+      {edit && <Editor key={edit.isNew ? "new" : edit.name} initial={edit} onDone={(saved) => {
+        setEdit(null);
+        if (saved) load();
+        requestAnimationFrame(() => document.getElementById("al-new")?.focus()); // focus leaves the closed form for a known place
+      }} />}
       {st.list && st.list.length === 0 && !edit && <p class="muted">No alert rules yet. A rule watches a service's or a filter's fault, error or throttle rate, request rate or latency, and POSTs to webhooks when it fires and resolves.</p>}
       {st.list && st.list.length > 0 && (
         <table class="grid" data-testid="alerts">
@@ -87,7 +91,7 @@ export function AlertsPage({ name }) {
               <tr class={state === "firing" ? "fault" : ""}>
                 <td><a href={href(["alerts", r.name])}>{r.name}</a>{r.description && <div class="muted">{r.description}</div>}</td>
                 <td><Badge state={state} />{r.status.error && <div class="err" title={r.status.error}>evaluation failed</div>}</td>
-                <td>{value(r.metric, r.status.value)}{r.status.evaluated ? <div class="muted">{r.status.requests} requests{r.status.truncated ? ` (first ${r.status.scanned} traces)` : ""}</div> : <div class="muted">not evaluated yet</div>}</td>
+                <td>{value(r.metric, r.status.value)}{r.status.evaluated ? <div class="muted">{r.status.requests} requests{r.status.truncated ? ` (newest ${r.status.scanned} traces)` : ""}</div> : <div class="muted">not evaluated yet</div>}</td>
                 <td class="mono">{r.metric} {r.comparator} {value(r.metric, r.threshold)}</td>
                 <td>{dur(r.window)}{r.for !== "0s" ? ` for ${dur(r.for)}` : ""}</td>
                 <td class="mono">{r.service ? `service ${r.service.name}${r.service.type ? ` (${r.service.type})` : ""}` : r.filter}{r.group ? ` · group ${r.group}` : ""}</td>
@@ -142,9 +146,9 @@ function Editor({ initial, onDone }) {
   const [error, setError] = useState(null);
   const [test, setTest] = useState(null);
   const [busy, setBusy] = useState(false);
-  const first = useRef(null);
+  const form = useRef(null);
   const opts = useOptions();
-  useEffect(() => { first.current?.focus(); }, []);
+  useEffect(() => { form.current?.querySelector("input:not([disabled])")?.focus(); }, []);
   const set = (k) => (e) => setF({ ...f, [k]: e.currentTarget.type === "checkbox" ? e.currentTarget.checked : e.currentTarget.value });
   // A filter's syntax error shows under the filter; anything else above the buttons.
   const filterErr = error && f.scope === "filter" && /^filter: /.test(error.message) ? error : null;
@@ -168,10 +172,10 @@ function Editor({ initial, onDone }) {
     } catch (x) { setError(x); } finally { setBusy(false); }
   }
   return (
-    <form class="panel form" aria-label={f.isNew ? "New alert rule" : `Edit alert rule ${f.name}`} onSubmit={save}
+    <form ref={form} class="panel form" aria-label={f.isNew ? "New alert rule" : `Edit alert rule ${f.name}`} onSubmit={save}
       onKeyDown={(e) => e.key === "Escape" && onDone(false)}>
       <h2 style={{ margin: 0, fontSize: "16px" }}>{f.isNew ? "New alert rule" : `Edit ${f.name}`}</h2>
-      <label>Name <input ref={first} required maxLength={64} pattern="[a-z0-9][a-z0-9\-]*" value={f.name} disabled={!f.isNew}
+      <label>Name <input required maxLength={64} pattern="[a-z0-9][a-z0-9\-]*" value={f.name} disabled={!f.isNew}
         placeholder="checkout-faults" onInput={set("name")} /></label>
       <label>Description <input maxLength={1000} value={f.description} onInput={set("description")} /></label>
       <fieldset><legend>Scope</legend>
