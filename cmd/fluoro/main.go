@@ -28,6 +28,7 @@ Usage:
   fluoro analytics VERB [flags]  latency percentiles, root causes, exceptions, SQL… (docs/analytics.md)
   fluoro map [--since 1h]        print the service map: nodes, edges, rates, errors, p99 (GetServiceGraph)
   fluoro sampling boost|boosts|unboost   temporary tail-sampling rate boosts
+  fluoro deploy mark|list|gate|delete    deployment markers and their CI/CD gate (docs/deployments.md)
   fluoro alerts list             alert rules with their state and last value (docs/alerts.md)
   fluoro version                 print the version
   fluoro help                    print this help
@@ -41,6 +42,11 @@ func main() {
 	stop()
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
+	}
+	var coded *exitError // a gate's verdict: 1 fail, 2 insufficient data
+	if errors.As(err, &coded) {
+		fmt.Fprintln(os.Stderr, "fluoro:", err)
+		os.Exit(coded.ExitCode())
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fluoro:", err)
@@ -68,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMap(ctx, rest, stdout, stderr)
 	case "sampling":
 		return runSampling(ctx, rest, stdout, stderr)
+	case "deploy":
+		return runDeploy(ctx, rest, stdout, stderr)
 	case "alerts":
 		return runAlerts(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":

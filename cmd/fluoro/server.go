@@ -23,6 +23,7 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 	otlpGRPC := fs.String("otlp-grpc", cfg.OTLPGRPC, "OTLP/gRPC address (empty: off)")
 	otlpHTTP := fs.String("otlp-http", cfg.OTLPHTTP, "OTLP/HTTP address, path /v1/traces (empty: off)")
 	retention := fs.Duration("retention", cfg.Retention, "how long traces are kept")
+	blocksAfter := fs.Duration("blocks-after", cfg.BlocksAfter, "move finished traces this long after their start into compact block files")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	memLimit := fs.Int64("memory-limit", 600<<20, "soft limit on the Go heap in bytes, so memory stays bounded under load (0: none)")
 	gcPercent := fs.Int("gc-percent", serverGCPercent, "heap growth between collections, as GOGC (the GOGC variable wins); the memory limit still bounds the heap")
@@ -47,6 +48,8 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 			cfg.HTTP = *httpAddr
 		case "retention":
 			cfg.Retention = *retention
+		case "blocks-after":
+			cfg.BlocksAfter = *blocksAfter
 		case "otlp-grpc":
 			cfg.OTLPGRPC = *otlpGRPC
 		case "otlp-http":

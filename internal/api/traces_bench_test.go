@@ -19,10 +19,14 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/demo"
 	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/store/embedded"
+	"github.com/fluoro-dev/fluoro/internal/trace"
 	"github.com/fluoro-dev/fluoro/internal/xray"
 )
 
-var benchSpans = flag.Int("api.spans", 300_000, "spans (segments and subsegments) stored before BenchmarkBatchGetTraces measures")
+var (
+	benchSpans  = flag.Int("api.spans", 300_000, "spans (segments and subsegments) stored before BenchmarkBatchGetTraces measures")
+	benchBlocks = flag.Bool("api.blocks", false, "BenchmarkBatchGetTraces: summarise the traces and move them to blocks before measuring, as the server does with finished traces")
+)
 
 // BenchmarkBatchGetTraces fills an embedded store with -api.spans spans of
 // demo traces spread over the last hour, then measures POST /Traces for one
@@ -39,6 +43,7 @@ func BenchmarkBatchGetTraces(b *testing.B) {
 	var ids []string
 	spans, docs := 0, 0
 	var batch []model.Span
+	var sums []model.Summary
 	now := time.Now()
 	n := *benchSpans
 	for spans < n {
@@ -46,6 +51,7 @@ func BenchmarkBatchGetTraces(b *testing.B) {
 		tr := gen.Trace(start)
 		ids = append(ids, tr.ID)
 		spans += tr.Spans
+		var traceSpans []*model.Span
 		for _, d := range tr.Docs {
 			decoded, err := xray.Decode(bytes.Clone(d))
 			if err != nil {
@@ -53,6 +59,14 @@ func BenchmarkBatchGetTraces(b *testing.B) {
 			}
 			batch = append(batch, decoded...)
 			docs++
+			if *benchBlocks {
+				for i := range decoded {
+					traceSpans = append(traceSpans, &decoded[i])
+				}
+			}
+		}
+		if *benchBlocks {
+			sums = append(sums, trace.Summarize(trace.Dedupe(traceSpans)))
 		}
 		if len(batch) >= 2000 {
 			if err := st.Append(context.Background(), batch); err != nil {
@@ -63,6 +77,17 @@ func BenchmarkBatchGetTraces(b *testing.B) {
 	}
 	if err := st.Append(context.Background(), batch); err != nil {
 		b.Fatal(err)
+	}
+	if *benchBlocks {
+		for i := 0; i < len(sums); i += 1000 {
+			if err := st.PutSummaries(context.Background(), sums[i:min(i+1000, len(sums))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := st.MoveToBlocks(context.Background(), uint32(now.Add(time.Hour).Unix())); err != nil {
+			b.Fatal(err)
+		}
+		st.Compact()
 	}
 	st.Flush()
 	stats := st.Stats()

@@ -184,7 +184,7 @@ func (a *aggregator) summarize(ctx context.Context, id model.TraceID, spans []*m
 		sum = trace.Summarize(spans)
 	}
 	sum.TraceID = id
-	sum.Updated = float64(last.UnixNano()) / 1e9
+	sum.Updated = float64(last.UnixMicro()) / 1e6
 	sum.SampledBy = policy
 	if seen {
 		sum.Revision = prev.Revision + 1

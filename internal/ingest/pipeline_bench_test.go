@@ -78,5 +78,20 @@ func BenchmarkPipeline(b *testing.B) {
 		st.Compact()
 		b.ReportMetric(float64(st.Stats().TableBytes)/(float64(b.N)*spansPerDoc), "table-B/span")
 		b.ReportMetric(float64(st.Stats().TableBytes)/float64(b.N), "table-B/doc")
+		// Then as the server keeps finished traces: moved to blocks.
+		moveStart := time.Now()
+		ms, err := st.MoveToBlocks(context.Background(), uint32(time.Now().Add(time.Hour).Unix()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		moved := time.Since(moveStart)
+		st.Flush()
+		st.Compact()
+		b.ReportMetric(float64(st.Stats().TableBytes)/(float64(b.N)*spansPerDoc), "blocks-B/span")
+		b.ReportMetric(float64(ms.Bytes)/(float64(b.N)*spansPerDoc), "blockfiles-B/span")
+		b.ReportMetric(float64(ms.Documents)/moved.Seconds(), "moved-docs/s")
+		b.ReportMetric(float64(ms.SpanBytes)/(float64(b.N)*spansPerDoc), "blockspans-B/span")
+		b.ReportMetric(float64(ms.SummaryBytes)/(float64(b.N)*spansPerDoc), "blocksums-B/span")
+		b.ReportMetric(float64(ms.PostingBytes)/(float64(b.N)*spansPerDoc), "blockpostings-B/span")
 	}
 }

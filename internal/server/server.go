@@ -20,6 +20,7 @@ import (
 	"github.com/fluoro-dev/fluoro/internal/alert"
 	"github.com/fluoro-dev/fluoro/internal/analytics"
 	"github.com/fluoro-dev/fluoro/internal/api"
+	"github.com/fluoro-dev/fluoro/internal/deploy"
 	"github.com/fluoro-dev/fluoro/internal/ingest"
 	"github.com/fluoro-dev/fluoro/internal/insight"
 	"github.com/fluoro-dev/fluoro/internal/model"
@@ -43,6 +44,12 @@ type Config struct {
 	HTTP string `yaml:"http"`
 	// Retention is how long traces are kept.
 	Retention time.Duration `yaml:"retention"`
+	// BlocksAfter is how long after its start a finished trace moves from
+	// the live databases into the compact, columnar block files
+	// (docs/storage-format.md). Spans arriving later still join it.
+	BlocksAfter time.Duration `yaml:"blocks_after"`
+	// BlocksInterval is how often traces are moved (tests shorten it).
+	BlocksInterval time.Duration `yaml:"-"`
 	// UDPBufferBytes is the kernel receive buffer asked for the UDP socket.
 	UDPBufferBytes int `yaml:"udp_buffer_bytes"`
 	// UDPReaders is how many goroutines read the UDP socket.
@@ -92,6 +99,7 @@ func Default() Config {
 		UDP:            "127.0.0.1:2000",
 		HTTP:           "127.0.0.1:2000",
 		Retention:      720 * time.Hour,
+		BlocksAfter:    15 * time.Minute,
 		UDPBufferBytes: 32 << 20,
 		UDPReaders:     2,
 		CacheBytes:     128 << 20,
@@ -120,6 +128,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
 			return fmt.Errorf("%s address %q: %w", name, addr, err)
 		}
+	}
+	if c.BlocksAfter < time.Minute || c.BlocksAfter <= c.Ingest.TraceIdle {
+		return fmt.Errorf("blocks_after %v must be at least 1m and longer than trace_idle", c.BlocksAfter)
 	}
 	if c.Retention < time.Hour {
 		return fmt.Errorf("retention %v is shorter than the minimum of 1h", c.Retention)
@@ -240,6 +251,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	mux := http.NewServeMux()
 	mux.Handle(tailsample.BoostsPath, tailsample.Handler(s.tail))
 	mux.Handle(tailsample.BoostsPath+"/", tailsample.Handler(s.tail))
+	deploys, err := deploy.New(deploy.Config{Objects: s.st.Objects(), Graph: s.graph, Now: cfg.Now, Logger: log,
+		Settle: max(cfg.Ingest.TraceIdle, 3*time.Second) + 2*max(cfg.Ingest.SyncInterval, time.Second)})
+	if err != nil {
+		return nil, err
+	}
+	dh := deploys.Handler() // deployment markers and their gates (docs/deployments.md)
+	mux.Handle(deploy.Path, dh)
+	mux.Handle(deploy.Path+"/", dh)
 	if s.alerts, err = alert.Open(ctx, alert.Config{Settings: cfg.Alerts, Objects: s.st.Objects(), Store: s.st,
 		Graph: s.graph, Now: cfg.Now, Logger: log, Registerer: reg}); err != nil {
 		return nil, err
@@ -263,6 +282,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}()
 	go s.retentionLoop()
+	s.bg.Add(1)
+	go s.blockLoop()
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
@@ -300,6 +321,43 @@ func (s *Server) retentionLoop() {
 		select {
 		case <-t.C:
 			s.expire(context.Background())
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// blockLoop moves finished traces into block files every minute.
+func (s *Server) blockLoop() {
+	defer s.bg.Done()
+	mover := s.st
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-s.stop; cancel() }()
+	every := s.cfg.BlocksInterval
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if s.cfg.Now != nil {
+			now = s.cfg.Now()
+		}
+		before := now.Add(-s.cfg.BlocksAfter).Unix()
+		if before > 0 {
+			st, err := mover.MoveToBlocks(ctx, uint32(before))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.Error("move finished traces to blocks", "err", err)
+			case st.Traces > 0:
+				s.log.Debug("moved finished traces to blocks", "traces", st.Traces, "documents", st.Documents,
+					"blocks", st.Blocks, "bytes", st.Bytes)
+			}
+		}
+		select {
+		case <-t.C:
 		case <-s.stop:
 			return
 		}

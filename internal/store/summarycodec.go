@@ -1,17 +1,24 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"unsafe"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
 )
 
-// summaryVersion is the first byte of every encoded summary.
-const summaryVersion = 1
+// summaryVersion is the first byte of every encoded summary. Version 1
+// wrote floats as 8 bytes; version 2 writes them as short decimals
+// (appendFloat). Both decode.
+const (
+	summaryVersion   = 2
+	summaryVersionV1 = 1
+)
 
 // AppendSummary appends the binary encoding of s to dst, for engines that
 // store summaries as opaque values. The trace id is not encoded: engines key
@@ -19,7 +26,7 @@ const summaryVersion = 1
 func AppendSummary(dst []byte, s *model.Summary) []byte {
 	dst = append(dst, summaryVersion)
 	for _, f := range [...]float64{s.Start, s.End, s.ResponseTime, s.Updated} {
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(f))
+		dst = appendFloat(dst, f)
 	}
 	var flags byte
 	for i, b := range [...]bool{s.HasFault, s.HasError, s.HasThrottle, s.IsPartial, s.HTTP.Traced, s.HasInferred, s.RootThrottle} {
@@ -63,7 +70,7 @@ func AppendSummary(dst []byte, s *model.Summary) []byte {
 		case model.String:
 			dst = appendStrings(dst, a.Value.Str)
 		case model.Number:
-			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(a.Value.Num))
+			dst = appendFloat(dst, a.Value.Num)
 		case model.Bool:
 			b := byte(0)
 			if a.Value.Bool {
@@ -107,7 +114,7 @@ func AppendSummary(dst []byte, s *model.Summary) []byte {
 						b = 1
 					}
 					dst = append(dst, b)
-					dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.Coverage))
+					dst = appendFloat(dst, e.Coverage)
 					dst = binary.AppendUvarint(dst, uint64(len(e.Exceptions)))
 					for _, x := range e.Exceptions {
 						dst = appendStrings(dst, x.ID, x.Type, x.Message)
@@ -168,7 +175,12 @@ func DecodeSummaryHead(id model.TraceID, b []byte, s *model.Summary) error {
 }
 
 func decodeHead(d *decoder, id model.TraceID, s *model.Summary) {
-	if d.byte() != summaryVersion {
+	switch d.byte() {
+	case summaryVersion:
+		d.v1 = false
+	case summaryVersionV1:
+		d.v1 = true
+	default:
 		d.err = fmt.Errorf("decode summary: unknown version")
 		return
 	}
@@ -297,6 +309,7 @@ func (d *decoder) rootCauses() []model.RootCause {
 }
 
 type decoder struct {
+	v1    bool // floats are 8 bytes
 	b     []byte
 	err   error
 	strs  map[string]string // shared strings, or nil
@@ -314,6 +327,9 @@ func (d *decoder) byte() byte {
 }
 
 func (d *decoder) float() float64 {
+	if !d.v1 {
+		return d.decFloat()
+	}
 	if len(d.b) < 8 {
 		d.err = errSummary
 		return 0
@@ -368,4 +384,99 @@ func (d *decoder) str() string {
 		d.strs[s] = s
 	}
 	return s
+}
+
+// SummaryHeadLen returns the length of an encoded summary's head: the
+// version byte, the four times, the flags, Revision, Spans and HTTP. The
+// times are the 32 bytes after the version byte. Engines that store
+// summaries by column split them there.
+func SummaryHeadLen(b []byte) (int, error) {
+	d := decoder{b: b, alias: true}
+	var s model.Summary
+	decodeHead(&d, model.TraceID{}, &s)
+	if d.err != nil {
+		return 0, d.err
+	}
+	return len(b) - len(d.b), nil
+}
+
+// appendFloat writes f as its shortest decimal, m × 10^e: a byte e+64 then
+// m as a zigzag varint; values that do not fit (e outside [-63, 63], m of
+// more than 17 digits) are written as byte 0 and the 8 bytes of the float.
+// Times to the microsecond take 6–8 bytes instead of 8 random ones, which
+// compression then shortens further.
+func appendFloat(dst []byte, f float64) []byte {
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], f, 'e', -1, 64) // -d.ddddde±dd
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	i := bytes.IndexByte(b, 'e')
+	if i < 0 {
+		return binary.LittleEndian.AppendUint64(append(dst, 0), math.Float64bits(f))
+	}
+	exp, err := strconv.Atoi(string(b[i+1:]))
+	if err != nil {
+		return binary.LittleEndian.AppendUint64(append(dst, 0), math.Float64bits(f))
+	}
+	var m int64
+	digits := 0
+	for _, c := range b[:i] {
+		if c == '.' {
+			continue
+		}
+		m = m*10 + int64(c-'0')
+		digits++
+	}
+	exp -= digits - 1 // m × 10^exp
+	if neg {
+		m = -m
+	}
+	if exp < -63 || exp > 63 || digits > 17 || f == 0 && math.Signbit(f) {
+		return binary.LittleEndian.AppendUint64(append(dst, 0), math.Float64bits(f))
+	}
+	dst = append(dst, byte(exp+64))
+	return binary.AppendVarint(dst, m)
+}
+
+var exact10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+func (d *decoder) decFloat() float64 {
+	e := d.byte()
+	if d.err != nil {
+		return 0
+	}
+	if e == 0 {
+		if len(d.b) < 8 {
+			d.err = errSummary
+			return 0
+		}
+		v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+		d.b = d.b[8:]
+		return v
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errSummary
+		return 0
+	}
+	d.b = d.b[n:]
+	exp := int(e) - 64
+	// Exact when m and 10^|exp| are exact doubles: one correctly rounded
+	// operation (Clinger's fast path). Otherwise parse the decimal.
+	if m := v; m > -1<<53 && m < 1<<53 {
+		switch {
+		case exp >= 0 && exp <= 22:
+			return float64(m) * exact10[exp]
+		case exp < 0 && -exp <= 22:
+			return float64(m) / exact10[-exp]
+		}
+	}
+	f, err := strconv.ParseFloat(strconv.FormatInt(v, 10)+"e"+strconv.Itoa(exp), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		d.err = errSummary
+	}
+	return f
 }

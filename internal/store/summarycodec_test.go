@@ -108,7 +108,7 @@ func TestDecodeSummaryErrors(t *testing.T) {
 	}
 	check("empty", nil)
 	check("version 0", append([]byte{0}, valid[1:]...))
-	check("version 2", append([]byte{2}, valid[1:]...))
+	check("version 3", append([]byte{3}, valid[1:]...))
 	// Every proper prefix of a valid encoding is short of some field, except
 	// the one that ends where encodings ended before root causes were added
 	// (three zero counts follow when a summary has none), and the one that

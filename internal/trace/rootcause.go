@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
@@ -179,7 +180,7 @@ func chain(path []*tnode, coverage func(*model.Entity) float64) model.RootCause 
 			ent.Name = t.svc.Name
 		}
 		if coverage != nil {
-			ent.Coverage = coverage(t.e)
+			ent.Coverage = math.Round(coverage(t.e)*1e4) / 1e4 // what X-Ray shows; short to store
 		}
 		if i == len(path)-1 && coverage == nil {
 			ent.Exceptions = t.e.Exceptions

@@ -164,7 +164,7 @@ func Summarize(spans []*model.Span) model.Summary {
 	}
 	if root != nil {
 		if !root.InProgress {
-			sum.ResponseTime = root.End - root.Start
+			sum.ResponseTime = math.Round((root.End-root.Start)*1e6) / 1e6 // to the microsecond, as segments record times
 		}
 		sum.HasFault, sum.HasError, sum.RootThrottle = root.Fault, root.Error, root.Throttle
 		sum.HTTP = root.HTTP

@@ -437,6 +437,59 @@ test("dashboards: the examples, then one created, reopened by URL and edited", a
   assert.equal(stored.name, "E2E checkout v2");
 });
 
+test("deployments: a marker created through the form is listed with its gate verdict, drawn on analytics, and deleted", async () => {
+  await page.goto(base + "/#/deployments?window=5m");
+  await page.getByRole("heading", { name: "Deployments", level: 1 }).waitFor();
+  await page.getByRole("button", { name: "New deployment" }).click();
+  const form = page.getByRole("form", { name: "New deployment" });
+  await page.waitForFunction(() => document.activeElement.closest("label")?.textContent.trim() === "Service"); // focus moves into the form
+  await page.keyboard.press("Escape");
+  await form.waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "New deployment" }).click();
+  await form.getByLabel("Service").fill("api-gateway");
+  await form.getByLabel("Version").fill("e2e-1");
+  await form.getByLabel("Environment").fill("staging");
+  await form.getByLabel("Commit").fill("c0ffee1234");
+  await form.getByLabel("Link").fill("https://ci.example.com/runs/1");
+  await form.getByLabel("Description").fill("browser test rollout");
+  await form.getByRole("button", { name: "Save" }).click();
+  await form.waitFor({ state: "detached" });
+  const row = page.getByRole("row", { name: /e2e-1/ });
+  await row.getByText("browser test rollout").waitFor();
+  // Demo traffic came before the marker and none after: the gate cannot judge yet.
+  const verdict = row.getByTestId("verdict");
+  await verdict.filter({ hasText: /insufficient data|pass|fail/ }).waitFor();
+  assert.match(await verdict.textContent(), /^insufficient data/);
+  await row.getByText("Checks").click();
+  await row.getByRole("rowheader", { name: "requests" }).waitFor();
+  await shot("deployments");
+  const stored = await page.evaluate(async () => (await (await fetch("/api/deployments?service=api-gateway")).json()).deployments);
+  const d = stored.find((x) => x.version === "e2e-1");
+  assert.ok(d && d.environment === "staging" && d.commit === "c0ffee1234" && d.url === "https://ci.example.com/runs/1", JSON.stringify(stored));
+
+  await row.getByRole("button", { name: "Edit" }).click();
+  await page.getByRole("form", { name: `Edit deployment ${d.id}` }).getByLabel("Description").fill("browser test rollout, edited");
+  await page.getByRole("button", { name: "Save" }).click();
+  await row.getByText("browser test rollout, edited").waitFor();
+
+  await row.getByRole("link", { name: "compare before/after" }).click();
+  await page.waitForFunction(() => location.hash.startsWith("#/analytics") && location.hash.includes("marker="));
+  assert.equal(params().get("f"), 'service("api-gateway")');
+  assert.equal(+params().get("marker"), Math.floor(Date.parse(d.time) / 1000));
+  const dot = page.locator(".plot .dmark", { hasText: "api-gateway e2e-1" });
+  await dot.waitFor({ state: "attached" });
+  await dot.focus();
+  await dot.locator(".tip").waitFor();
+  await page.getByTestId("compare").waitFor({ timeout: 90000 });
+  await shot("analytics-deployment-marker");
+
+  await page.goto(base + "/#/deployments");
+  page.once("dialog", (dl) => dl.accept());
+  await page.getByRole("row", { name: /e2e-1/ }).getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("row", { name: /e2e-1/ }).waitFor({ state: "detached" });
+  assert.equal((await page.evaluate(async (id) => (await fetch("/api/deployments/" + id)).status, d.id)), 404);
+});
+
 test("analytics shows percentiles, heat map, root causes and a before/after comparison", async () => {
   if (!page.url().startsWith(base)) await page.goto(base + "/");
   const server = await page.evaluate(async () => (await fetch("/api/analytics/rootcauses?since=1m&limit=1")).status !== 404);

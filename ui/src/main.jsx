@@ -9,10 +9,11 @@ import { MapPage } from "./pages/map.jsx";
 import { AnalyticsPage } from "./pages/analytics.jsx";
 import { DashboardsPage } from "./pages/dashboards.jsx";
 import { GroupsPage, SamplingPage } from "./pages/settings.jsx";
+import { DeploymentsPage } from "./pages/deployments.jsx";
 import { AlertsPage } from "./pages/alerts.jsx";
 import "./style.css";
 
-const NAV = [["map", "Service map"], ["traces", "Traces"], ["analytics", "Analytics"], ["dashboards", "Dashboards"], ["sampling", "Sampling"], ["groups", "Groups"]];
+const NAV = [["map", "Service map"], ["traces", "Traces"], ["analytics", "Analytics"], ["dashboards", "Dashboards"], ["deployments", "Deployments"], ["sampling", "Sampling"], ["groups", "Groups"]];
 NAV.push(["alerts", "Alerts"]);
 
 function useTheme() {
@@ -35,6 +36,7 @@ function App() {
     case "trace": body = <TimelinePage key={path[1]} id={path[1]} params={params} />; break;
     case "analytics": body = <AnalyticsPage params={params} />; break;
     case "dashboards": body = <DashboardsPage key={path[1] || ""} id={path[1]} params={params} />; break;
+    case "deployments": body = <DeploymentsPage params={params} />; break;
     case "sampling": body = <SamplingPage />; break;
     case "groups": body = <GroupsPage />; break;
     case "alerts": body = <AlertsPage name={path[1]} />; break;

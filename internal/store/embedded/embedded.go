@@ -20,7 +20,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
-	"github.com/cockroachdb/pebble/v2/sstable/block"
+	pblock "github.com/cockroachdb/pebble/v2/sstable/block"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
 	"github.com/fluoro-dev/fluoro/internal/store"
@@ -77,6 +77,8 @@ type Store struct {
 	index *pebble.DB
 	cache *pebble.Cache
 
+	blockSet *blockSet // finished traces, in columnar files (blocks.go)
+
 	mu     sync.RWMutex // guards closed against use after Close
 	closed bool
 }
@@ -101,6 +103,9 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 		return nil, err
 	}
 	if s.index, err = openDB(filepath.Join(dir, "index"), s.cache, opts.MemTableBytes/4, "index"); err != nil {
+		return nil, err
+	}
+	if err := s.openBlocks(filepath.Join(dir, "blocks")); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -136,11 +141,11 @@ func openDB(dir string, cache *pebble.Cache, memtable uint64, kind string) (*peb
 		l.IndexBlockSize = 256 << 10
 		// zstd on every level: files written by a flush are often moved down
 		// the levels as they are, never recompressed.
-		l.Compression = func() *block.CompressionProfile { return block.ZstdCompression }
+		l.Compression = func() *pblock.CompressionProfile { return pblock.ZstdCompression }
 		if kind == "index" {
 			// Summaries are scanned in bulk by searches: the fastest codec
 			// to decompress (MinLZ) costs some space on a small database.
-			l.Compression = func() *block.CompressionProfile { return block.FastestCompression }
+			l.Compression = func() *pblock.CompressionProfile { return pblock.FastestCompression }
 			// Summaries are looked up by trace id, mostly for traces that
 			// have none yet: a bloom filter answers without reading a block.
 			l.BlockSize = 16 << 10
@@ -179,6 +184,9 @@ func checkFormat(db *pebble.DB, kind string) error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
+	if s.blockSet != nil {
+		s.blockSet.close()
+	}
 	for _, db := range []*pebble.DB{s.spans, s.index} {
 		if db != nil {
 			errs = append(errs, db.Close())
@@ -256,6 +264,7 @@ func (s *Store) Append(_ context.Context, spans []model.Span) error {
 	if err := marks.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("append spans: %w", err)
 	}
+	s.blockSet.noteAppend(spans)
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("append spans: %w", err)
 	}
@@ -293,6 +302,14 @@ func (s *Store) Trace(_ context.Context, id model.TraceID) ([]store.Record, erro
 	}
 	if err := it.Error(); err != nil {
 		return nil, fmt.Errorf("read trace: %w", err)
+	}
+	if b := s.blockSet.holding(id); b != nil {
+		recs, err := b.trace(id)
+		b.release()
+		if err != nil {
+			return nil, fmt.Errorf("read trace: %w", err)
+		}
+		out = mergeRecords(recs, out)
 	}
 	return out, nil
 }
@@ -339,7 +356,7 @@ func (s *Store) Summary(_ context.Context, id model.TraceID) (model.Summary, boo
 	defer done()
 	v, closer, err := s.index.Get(traceKey(nil, prefixSummary, id))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return model.Summary{}, false, nil
+		return s.blockSummary(id)
 	}
 	if err != nil {
 		return model.Summary{}, false, fmt.Errorf("read summary: %w", err)
@@ -362,45 +379,57 @@ func (s *Store) Summaries(ctx context.Context, q store.SummaryQuery, fn func(*mo
 	if q.To == 0 || q.From >= q.To {
 		return nil
 	}
+	blocks, retained := s.blockSet.snapshot(q.From, q.To)
+	defer releaseAll(blocks)
+	var live source
 	if q.Hint != nil {
-		return s.hinted(ctx, q, fn)
+		live = s.liveHinted(q)
+	} else {
+		live = s.liveScan(q)
 	}
-	upper := epochKey(prefixSummary, q.To)
-	if q.After != nil {
-		if a := traceKey(nil, prefixSummary, *q.After); bytes.Compare(a, upper) < 0 {
-			upper = a
-		}
-	}
-	it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: epochKey(prefixSummary, q.From), UpperBound: upper})
-	if err != nil {
-		return fmt.Errorf("scan summaries: %w", err)
-	}
-	defer it.Close()
 	var sum model.Summary
 	var dec store.SummaryDecoder
 	n := 0
-	for it.Last(); it.Valid(); it.Prev() {
+	err = mergeSources(live, newBlockScan(blocks, retained, q), func(id model.TraceID, v []byte) (bool, error) {
 		if n++; n%1024 == 0 && ctx.Err() != nil {
-			return ctx.Err()
+			return false, ctx.Err()
 		}
-		k := it.Key()
-		if len(k) != 17 {
-			return fmt.Errorf("scan summaries: corrupt key")
-		}
-		var id model.TraceID
-		copy(id[:], k[1:])
-		more, err := visit(q, &dec, id, it.Value(), &sum, fn)
+		more, err := visit(q, &dec, id, v, &sum, fn)
 		if err != nil {
-			return fmt.Errorf("scan summaries: %s: %w", id, err)
+			return false, fmt.Errorf("%s: %w", id, err)
 		}
-		if !more {
-			break
-		}
-	}
-	if err := it.Error(); err != nil {
+		return more, nil
+	})
+	if err != nil {
 		return fmt.Errorf("scan summaries: %w", err)
 	}
 	return nil
+}
+
+// blockSummary returns a trace's summary from the block holding it.
+func (s *Store) blockSummary(id model.TraceID) (model.Summary, bool, error) {
+	b := s.blockSet.holding(id)
+	if b == nil {
+		return model.Summary{}, false, nil
+	}
+	defer b.release()
+	pi := b.page(id)
+	if pi < 0 {
+		return model.Summary{}, false, nil
+	}
+	sp, err := b.summaries(pi)
+	if err != nil {
+		return model.Summary{}, false, fmt.Errorf("read summary: %w", err)
+	}
+	ti := sp.find(id)
+	if ti < 0 || len(sp.summary(ti)) == 0 {
+		return model.Summary{}, false, nil
+	}
+	var sum model.Summary
+	if err := store.DecodeSummary(id, sp.summary(ti), &sum); err != nil {
+		return model.Summary{}, false, fmt.Errorf("read summary of %s: %w", id, err)
+	}
+	return sum, true, nil
 }
 
 // visit hands one stored summary to a scan: to q's prefilter on its head
@@ -427,61 +456,6 @@ func postingPrefix(dst []byte, hour uint32, h store.Hint) []byte {
 	dst = append(dst, prefixPosting)
 	dst = binary.BigEndian.AppendUint32(dst, hour)
 	return store.AppendHint(dst, h)
-}
-
-// hinted answers a summary query from the posting list of its hint, hour by
-// hour from the newest, reading each listed trace's summary.
-func (s *Store) hinted(ctx context.Context, q store.SummaryQuery, fn func(*model.Summary) bool) error {
-	var sum model.Summary
-	var dec store.SummaryDecoder
-	n := 0
-	for hour := (q.To - 1) / postingBucket; ; hour-- {
-		prefix := postingPrefix(nil, hour, *q.Hint)
-		lower := binary.BigEndian.AppendUint32(bytes.Clone(prefix), max(q.From, hour*postingBucket))
-		upper := binary.BigEndian.AppendUint32(bytes.Clone(prefix), min(q.To, (hour+1)*postingBucket))
-		if q.After != nil {
-			if a := append(bytes.Clone(prefix), q.After[:]...); bytes.Compare(a, upper) < 0 {
-				upper = a
-			}
-		}
-		it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
-		if err != nil {
-			return fmt.Errorf("scan postings: %w", err)
-		}
-		stop := false
-		for it.Last(); it.Valid() && !stop; it.Prev() {
-			if n++; n%1024 == 0 && ctx.Err() != nil {
-				it.Close()
-				return ctx.Err()
-			}
-			k := it.Key()
-			var id model.TraceID
-			copy(id[:], k[len(k)-16:])
-			v, closer, err := s.index.Get(traceKey(nil, prefixSummary, id))
-			if errors.Is(err, pebble.ErrNotFound) {
-				continue // expired, or a posting whose summary was not written
-			}
-			if err != nil {
-				it.Close()
-				return fmt.Errorf("scan postings: %w", err)
-			}
-			more, err := visit(q, &dec, id, v, &sum, fn)
-			closer.Close()
-			if err != nil {
-				it.Close()
-				return fmt.Errorf("scan postings: %s: %w", id, err)
-			}
-			stop = !more
-		}
-		err = it.Error()
-		it.Close()
-		if err != nil {
-			return fmt.Errorf("scan postings: %w", err)
-		}
-		if stop || hour == 0 || hour*postingBucket <= q.From {
-			return nil
-		}
-	}
 }
 
 // Pending implements store.Store.
@@ -547,7 +521,7 @@ func (s *Store) DeleteBefore(ctx context.Context, epoch uint32) error {
 			}
 		}
 	}
-	return nil
+	return s.deleteBlocksBefore(epoch)
 }
 
 // Sync implements store.Store.
@@ -578,6 +552,9 @@ func (s *Store) Stats() store.Stats {
 		st.DiskBytes += int64(m.DiskSpaceUsage())
 		st.TableBytes += int64(m.Total().TablesSize)
 	}
+	blocks := s.blockSet.bytes()
+	st.DiskBytes += blocks
+	st.TableBytes += blocks
 	return st
 }
 

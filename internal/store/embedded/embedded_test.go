@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,42 @@ func TestConformance(t *testing.T) {
 		}
 		return s
 	})
+}
+
+// TestConformanceBlocks runs the suite with every finished trace moved to
+// blocks after each write of summaries and spans: reads merge blocks with
+// the live databases, and later spans of moved traces stay live.
+func TestConformanceBlocks(t *testing.T) {
+	root := t.TempDir()
+	storetest.Run(t, func(t *testing.T, name string) store.Store {
+		s, err := Open(filepath.Join(root, t.Name(), name), testOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return movingStore{s}
+	})
+}
+
+// movingStore moves everything it can to blocks after every write.
+type movingStore struct{ *Store }
+
+func (m movingStore) move() error {
+	_, err := m.MoveToBlocks(context.Background(), math.MaxUint32)
+	return err
+}
+
+func (m movingStore) Append(ctx context.Context, spans []model.Span) error {
+	if err := m.Store.Append(ctx, spans); err != nil {
+		return err
+	}
+	return m.move()
+}
+
+func (m movingStore) PutSummaries(ctx context.Context, sums []model.Summary) error {
+	if err := m.Store.PutSummaries(ctx, sums); err != nil {
+		return err
+	}
+	return m.move()
 }
 
 func openTest(t *testing.T, dir string) *Store {

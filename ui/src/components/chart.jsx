@@ -8,9 +8,53 @@ const css = (name) => getComputedStyle(document.documentElement).getPropertyValu
 // paint resolves "var(--name)" for the canvas, which knows no CSS variables.
 const paint = (v) => (typeof v === "string" && v.startsWith("var(") ? css(v.slice(4, -1)) : v);
 
+// marksPlugin draws a dashed vertical line at each mark's x ({x, label}:
+// deployment markers) and a focusable dot on it whose tooltip is the label.
+function marksPlugin(marks) {
+  let dots = [];
+  return {
+    hooks: {
+      init: (u) => {
+        dots = marks.map((m) => {
+          const el = document.createElement("span");
+          el.className = "dmark";
+          el.tabIndex = 0;
+          el.setAttribute("aria-label", m.label);
+          const tip = el.appendChild(document.createElement("span"));
+          tip.className = "tip";
+          tip.textContent = m.label;
+          return u.over.appendChild(el);
+        });
+      },
+      draw: (u) => {
+        const g = u.ctx, px = devicePixelRatio || 1;
+        g.save();
+        g.strokeStyle = css("--throttle");
+        g.lineWidth = 1.5 * px;
+        g.setLineDash([4 * px, 3 * px]);
+        marks.forEach((m, i) => {
+          const x = Math.round(u.valToPos(m.x, "x", true));
+          const inside = x >= u.bbox.left && x <= u.bbox.left + u.bbox.width;
+          dots[i].style.display = inside ? "" : "none";
+          const left = u.valToPos(m.x, "x");
+          dots[i].style.left = left + "px";
+          dots[i].classList.toggle("left", left > u.over.clientWidth / 2); // the tooltip opens inwards
+          if (!inside) return;
+          g.beginPath();
+          g.moveTo(x, u.bbox.top);
+          g.lineTo(x, u.bbox.top + u.bbox.height);
+          g.stroke();
+        });
+        g.restore();
+      },
+    },
+  };
+}
+
 // Plot draws data ([xs, ...ys]) with series options; onSelect(x0, x1) is
-// called after a drag along x.
-export function Plot({ data, series, height = 180, bars = false, onSelect, xTime = false, xFmt, yFmt, label, scales }) {
+// called after a drag along x; marks ([{x, label}]) are drawn as vertical
+// lines with a tooltip.
+export function Plot({ data, series, height = 180, bars = false, onSelect, xTime = false, xFmt, yFmt, label, scales, marks }) {
   const ref = useRef(null);
   const plot = useRef(null);
   useEffect(() => {
@@ -25,6 +69,7 @@ export function Plot({ data, series, height = 180, bars = false, onSelect, xTime
       legend: { show: series.length > 1 },
       cursor: { drag: { x: !!onSelect, y: false, setScale: false } },
       select: { show: !!onSelect },
+      plugins: marks && marks.length ? [marksPlugin(marks)] : [],
       axes: [
         { stroke: axisStroke, grid, values: xFmt ? (u, vs) => vs.map((v) => (v == null ? "" : xFmt(v))) : undefined },
         { stroke: axisStroke, grid, size: 56, values: yFmt ? (u, vs) => vs.map((v) => (v == null ? "" : yFmt(v))) : undefined },
@@ -47,7 +92,7 @@ export function Plot({ data, series, height = 180, bars = false, onSelect, xTime
     const ro = new ResizeObserver(() => plot.current && plot.current.setSize({ width: Math.max(240, el.clientWidth), height }));
     ro.observe(el);
     return () => { ro.disconnect(); plot.current.destroy(); plot.current = null; };
-  }, [data, series, height, bars, onSelect]);
+  }, [data, series, height, bars, onSelect, marks]);
   return <div class="plot" ref={ref} role="img" aria-label={label} />;
 }
 

@@ -8,6 +8,7 @@ import { href, setParams } from "../router.js";
 import { ms, num, time } from "../format.js";
 import { Heatmap, Plot } from "../components/chart.jsx";
 import { Status } from "../components/controls.jsx";
+import { useDeployMarks } from "./deployments.jsx";
 
 // useAnalysis GETs /api/analytics/<name> with the page's range and filter.
 export function useAnalysis(name, q) {
@@ -32,11 +33,12 @@ export function ServerAnalytics({ range, f, marker }) {
   const rc = useAnalysis("rootcauses", { ...q, top: 10 });
   const ex = useAnalysis("exceptions", { ...q, top: 10 });
   const sql = useAnalysis("sql", { ...q, top: 10 });
+  const marks = useDeployMarks(range);
   const cmp = useAnalysis("compare", { start: marker, end: range.end, before_start: range.start, before_end: marker, filter: f, top: 15 });
   return (
     <div class="dash-grid">
       <div class="panel wide"><div class="panelhead"><h2>Latency percentiles over time</h2><span class="muted">{coverage(heat.data?.traces)}</span></div>
-        <Status loading={heat.loading} error={heat.error} />{heat.data && <PercentilesSeries h={heat.data} />}</div>
+        <Status loading={heat.loading} error={heat.error} />{heat.data && <PercentilesSeries h={heat.data} marks={marks} />}</div>
       <div class="panel wide"><div class="panelhead"><h2>Heat map (time × latency)</h2></div>
         {heat.data && <HeatmapOf h={heat.data} />}</div>
       <div class="panel wide"><div class="panelhead"><h2>Root causes by impact</h2><span class="muted">{rc.data ? `slow: ≥ ${ms(rc.data.slowThreshold)}` : ""}</span></div>
@@ -53,14 +55,14 @@ export function ServerAnalytics({ range, f, marker }) {
   );
 }
 
-function PercentilesSeries({ h }) {
+function PercentilesSeries({ h, marks }) {
   const data = useMemo(() => {
     const cols = h.columns || [];
     const v = (k) => cols.map((c) => (c.count ? c[k] * 1000 : null));
     return [cols.map((c) => c.start), v("p50"), v("p90"), v("p99")];
   }, [h]);
   const series = useMemo(() => [{ label: "p50 ms", stroke: "#3b82f6" }, { label: "p90 ms", stroke: "#f59e0b" }, { label: "p99 ms", stroke: "#ef4444" }], []);
-  return <Plot data={data} series={series} xTime height={180} label="Latency percentiles over time" />;
+  return <Plot data={data} series={series} xTime height={180} label="Latency percentiles over time" marks={marks} />;
 }
 
 function HeatmapOf({ h }) {
