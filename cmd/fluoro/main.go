@@ -29,6 +29,7 @@ Usage:
   fluoro map [--since 1h]        print the service map: nodes, edges, rates, errors, p99 (GetServiceGraph)
   fluoro sampling boost|boosts|unboost   temporary tail-sampling rate boosts
   fluoro deploy mark|list|gate|delete    deployment markers and their CI/CD gate (docs/deployments.md)
+  fluoro alerts list             alert rules with their state and last value (docs/alerts.md)
   fluoro version                 print the version
   fluoro help                    print this help
 
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSampling(ctx, rest, stdout, stderr)
 	case "deploy":
 		return runDeploy(ctx, rest, stdout, stderr)
+	case "alerts":
+		return runAlerts(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "fluoro", version)
 		return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/fluoro-dev/fluoro/internal/alert"
 	"github.com/fluoro-dev/fluoro/internal/analytics"
 	"github.com/fluoro-dev/fluoro/internal/api"
 	"github.com/fluoro-dev/fluoro/internal/deploy"
@@ -67,6 +68,8 @@ type Config struct {
 	// addresses; empty disables one.
 	OTLPGRPC string `yaml:"otlp_grpc"`
 	OTLPHTTP string `yaml:"otlp_http"`
+	// Alerts tunes the alert evaluator (interval, scan bound, webhooks).
+	Alerts alert.Settings `yaml:"alerts"`
 }
 
 // SamplingConfig is the YAML form of the sampling.Config settings.
@@ -138,6 +141,9 @@ func (c *Config) Validate() error {
 	if err := c.TailSampling.Validate(); err != nil {
 		return err
 	}
+	if err := c.Alerts.Validate(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -150,6 +156,7 @@ type Server struct {
 	pipe     *ingest.Pipeline
 	graph    *servicegraph.Service
 	tail     *tailsample.Sampler // nil when tail sampling is off
+	alerts   *alert.Manager
 	udp      *ingest.UDP
 	otlp     *receiver.Receiver
 	http     *http.Server
@@ -252,6 +259,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	dh := deploys.Handler() // deployment markers and their gates (docs/deployments.md)
 	mux.Handle(deploy.Path, dh)
 	mux.Handle(deploy.Path+"/", dh)
+	if s.alerts, err = alert.Open(ctx, alert.Config{Settings: cfg.Alerts, Objects: s.st.Objects(), Store: s.st,
+		Graph: s.graph, Now: cfg.Now, Logger: log, Registerer: reg}); err != nil {
+		return nil, err
+	}
+	alertsAPI := s.alerts.Handler()
+	mux.Handle(alert.Path, alertsAPI)
+	mux.Handle(alert.Path+"/", alertsAPI)
 	mux.Handle("/", ui.New(ui.Config{Objects: s.st.Objects(), Next: handler, Logger: log})) // the web console at /, then the API
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.bg.Add(3)
@@ -270,6 +284,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	go s.retentionLoop()
 	s.bg.Add(1)
 	go s.blockLoop()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		actx, cancel := context.WithCancel(context.Background())
+		go func() { <-s.stop; cancel() }()
+		s.alerts.Run(actx)
+	}()
 	handler.SetReady()
 	log.Info("fluoro server ready", "udp", s.udp.Addr().String(), "http", s.httpLn.Addr().String(), "data", cfg.Data,
 		"retention", cfg.Retention.String())
@@ -376,6 +397,9 @@ func (s *Server) closeAll(ctx context.Context) error {
 			s.httpLn.Close()
 		}
 		s.bg.Wait()
+		if s.alerts != nil {
+			errs = append(errs, s.alerts.Close(ctx))
+		}
 		if s.pipe != nil {
 			errs = append(errs, s.pipe.Close(ctx))
 		}

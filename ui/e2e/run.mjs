@@ -265,6 +265,69 @@ test("sampling rules: created, edited and deleted over the X-Ray API", async () 
   await row.waitFor({ state: "detached" });
 });
 
+test("alerts: a rule created through the form, listed with its state, its history, an invalid filter's position, deleted", async () => {
+  await page.goto(base + "/#/alerts");
+  await page.getByRole("heading", { name: "Alerts", level: 1 }).waitFor();
+  await page.getByRole("button", { name: "New rule" }).click();
+  const form = page.getByRole("form", { name: "New alert rule" });
+  assert.equal(await page.evaluate(() => document.activeElement.placeholder), "checkout-faults", "the name field has the focus");
+  await form.getByLabel("Name", { exact: true }).fill("e2e-gateway-faults");
+  await form.getByLabel("Service name").fill("api-gateway");
+  await form.getByLabel("Metric").selectOption("fault_rate");
+  await form.getByLabel("Threshold").fill("0.005"); // the demo's gateway faults on a few % of requests
+  await form.getByLabel("Window").fill("1h");
+  await form.getByLabel(/^Webhooks/).fill("http://127.0.0.1:9/hook");
+  await form.getByRole("button", { name: "Test now" }).click();
+  const tested = page.getByTestId("alert-test");
+  await tested.waitFor();
+  assert.match(await tested.textContent(), /Now: [\d.]+% over [1-9]\d* requests → would be ●firing/);
+  await shot("alerts-form");
+  await form.getByRole("button", { name: "Save" }).click();
+  const row = page.getByRole("row", { name: /e2e-gateway-faults/ });
+  await row.waitFor();
+  assert.match(await row.textContent(), /fault_rate > 0\.50%/);
+  // The server evaluates a saved rule at once; the list refreshes every 10 s.
+  await row.locator(".badge", { hasText: "firing" }).waitFor({ timeout: 30000 });
+  await page.waitForFunction(() => /[\d.]+%\d+ requests/.test(document.querySelector("[data-testid=alerts] tbody tr")?.children[2]?.textContent || ""), null, { timeout: 30000 });
+  await shot("alerts");
+  await page.getByRole("button", { name: /Switch to dark theme/ }).click();
+  await page.getByRole("row", { name: /e2e-gateway-faults/ }).locator(".badge", { hasText: "firing" }).waitFor();
+  await shot("alerts-dark");
+  await page.getByRole("button", { name: /Switch to light theme/ }).click();
+
+  await row.getByRole("link", { name: "e2e-gateway-faults" }).click();
+  await page.waitForFunction(() => location.hash === "#/alerts/e2e-gateway-faults");
+  await page.getByRole("heading", { name: "History of e2e-gateway-faults" }).waitFor();
+  const events = page.getByTestId("alert-events");
+  await events.waitFor();
+  assert.match(await events.locator("tbody tr").first().textContent(), /●ok → ●firing/);
+  await shot("alerts-history");
+
+  await page.getByRole("button", { name: "New rule" }).click();
+  const form2 = page.getByRole("form", { name: "New alert rule" });
+  await form2.getByLabel("Name", { exact: true }).fill("e2e-bad-filter");
+  await form2.getByLabel("Traces matching a filter").check();
+  const filter = form2.getByLabel("Filter expression");
+  await filter.fill('service("api-gateway") {');
+  await form2.getByRole("button", { name: "Save" }).click();
+  const err = page.locator("#alert-filter-error .err");
+  await err.waitFor();
+  const m = /Line (\d+), column (\d+):/.exec(await err.textContent());
+  assert.ok(m, `the error shows a position: ${await err.textContent()}`);
+  assert.equal(+m[2], 'service("api-gateway") {'.length + 1, "the column points past the open brace");
+  assert.equal((await page.locator("#alert-filter-error pre.caret").textContent()).split("\n")[1].indexOf("^"), +m[2] - 1);
+  assert.equal(await filter.getAttribute("aria-invalid"), "true");
+  await shot("alerts-invalid-filter");
+  await filter.press("Escape");
+  await form2.waitFor({ state: "detached" });
+  await page.waitForFunction(() => document.activeElement?.id === "al-new"); // focus returns to "New rule"
+
+  page.once("dialog", (d) => d.accept());
+  await row.getByRole("button", { name: "Delete e2e-gateway-faults" }).click();
+  await row.waitFor({ state: "detached" });
+  assert.equal((await page.evaluate(async () => (await fetch("/api/alerts/e2e-gateway-faults")).status)), 404);
+});
+
 test("first render of a 100-node service map (fixture), measured", async () => {
   await page.route("**/ServiceGraph", (r) => { const t = Date.now() / 1000; r.fulfill({ json: serviceGraph(100, t - 3600, t) }); });
   const runs = [];

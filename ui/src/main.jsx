@@ -10,9 +10,11 @@ import { AnalyticsPage } from "./pages/analytics.jsx";
 import { DashboardsPage } from "./pages/dashboards.jsx";
 import { GroupsPage, SamplingPage } from "./pages/settings.jsx";
 import { DeploymentsPage } from "./pages/deployments.jsx";
+import { AlertsPage } from "./pages/alerts.jsx";
 import "./style.css";
 
 const NAV = [["map", "Service map"], ["traces", "Traces"], ["analytics", "Analytics"], ["dashboards", "Dashboards"], ["deployments", "Deployments"], ["sampling", "Sampling"], ["groups", "Groups"]];
+NAV.push(["alerts", "Alerts"]);
 
 function useTheme() {
   const [theme, setTheme] = useState(() => localStorage.getItem("fluoro-theme") || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
@@ -37,6 +39,7 @@ function App() {
     case "deployments": body = <DeploymentsPage params={params} />; break;
     case "sampling": body = <SamplingPage />; break;
     case "groups": body = <GroupsPage />; break;
+    case "alerts": body = <AlertsPage name={path[1]} />; break;
     case "map": body = <MapPage params={params} />; break;
     default: body = <p role="alert">No page at <code>{location.hash}</code>. <a href={href("map")}>Go to the service map</a>.</p>;
   }
