@@ -413,27 +413,29 @@ func appendFloat(dst []byte, f float64) []byte {
 		b = b[1:]
 	}
 	i := bytes.IndexByte(b, 'e')
-	if i < 0 {
+	if i < 0 || i+2 >= len(b) || f == 0 && math.Signbit(f) { // NaN, Inf, -0
 		return binary.LittleEndian.AppendUint64(append(dst, 0), math.Float64bits(f))
 	}
-	exp, err := strconv.Atoi(string(b[i+1:]))
-	if err != nil {
-		return binary.LittleEndian.AppendUint64(append(dst, 0), math.Float64bits(f))
+	exp := 0
+	for _, c := range b[i+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if b[i+1] == '-' {
+		exp = -exp
 	}
 	var m int64
 	digits := 0
 	for _, c := range b[:i] {
-		if c == '.' {
-			continue
+		if c != '.' {
+			m = m*10 + int64(c-'0')
+			digits++
 		}
-		m = m*10 + int64(c-'0')
-		digits++
 	}
 	exp -= digits - 1 // m × 10^exp
 	if neg {
 		m = -m
 	}
-	if exp < -63 || exp > 63 || digits > 17 || f == 0 && math.Signbit(f) {
+	if exp < -63 || exp > 63 || digits > 17 {
 		return binary.LittleEndian.AppendUint64(append(dst, 0), math.Float64bits(f))
 	}
 	dst = append(dst, byte(exp+64))
