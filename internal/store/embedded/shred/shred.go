@@ -553,7 +553,10 @@ type Reader struct {
 	next   int
 	kids   map[uint64][]int32 // path<<32 | shape → the members' paths
 	raw0   []byte
-	marks  []rmark
+
+	nmarks    int
+	markBytes []byte
+	markPos   []int
 
 	idList    []uint64 // ids seen in the current trace (Writer.StartTrace)
 	parent    uint64
@@ -741,38 +744,51 @@ func NewReader(page []byte) (*Reader, error) {
 	}
 	r.raw0 = r.raw
 	nm := d.uvarint()
-	if nm > uint64(len(page)) {
+	if nm > uint64(len(page)) || d.err != nil {
 		return nil, ErrCorrupt
 	}
-	var prev []int
-	for range nm {
-		m := rmark{doc: int(d.uvarint()), raw: int(d.uvarint()), lastStart: d.varint()}
+	// Marks are decoded when Seek needs one: a page of 1,024 traces has 128
+	// of a few hundred offsets each.
+	r.nmarks, r.markBytes = int(nm), page[d.i:]
+	return r, nil
+}
+
+// mark decodes mark m: marks are stored as differences from the previous
+// one, so it reads every mark up to m.
+func (r *Reader) mark(m int) (rmark, error) {
+	d := decoder{b: r.markBytes}
+	pos := r.markPos[:0]
+	var mk rmark
+	for k := 0; k <= m; k++ {
+		mk = rmark{doc: int(d.uvarint()), raw: int(d.uvarint()), lastStart: d.varint()}
 		nc := d.uvarint()
-		if nc > uint64(len(r.cols)) || d.err != nil || m.doc > len(r.styles) || m.raw > len(r.raw0) {
-			return nil, ErrCorrupt
+		if nc > uint64(len(r.cols)) || d.err != nil || mk.doc > len(r.styles) || mk.raw > len(r.raw0) {
+			return mk, ErrCorrupt
 		}
-		m.pos = make([]int, 2*nc)
-		for i := range m.pos {
+		for i := range 2 * int(nc) {
 			p := d.uvarint()
-			if i < len(prev) {
-				p += uint64(prev[i])
+			if i < len(pos) {
+				p += uint64(pos[i])
+				pos[i] = int(p)
+			} else {
+				pos = append(pos, int(p))
 			}
 			lim := r.cols[i/2].ntags
 			if i%2 == 1 {
 				lim = len(r.cols[i/2].vals0)
 			}
 			if p > uint64(lim) {
-				return nil, ErrCorrupt
+				return mk, ErrCorrupt
 			}
-			m.pos[i] = int(p)
 		}
-		prev = m.pos
-		r.marks = append(r.marks, m)
+		pos = pos[:2*nc]
 	}
 	if d.err != nil {
-		return nil, ErrCorrupt
+		return mk, ErrCorrupt
 	}
-	return r, nil
+	r.markPos = pos
+	mk.pos = pos
+	return mk, nil
 }
 
 // Len is the number of documents in the page.
@@ -788,10 +804,13 @@ func (r *Reader) Parent() (uint64, bool) { return r.parent, r.hasParent }
 // Seek moves to mark m (Writer.Mark), whose document comes next, and
 // returns that document's index.
 func (r *Reader) Seek(m int) (int, error) {
-	if m < 0 || m >= len(r.marks) {
+	if m < 0 || m >= r.nmarks {
 		return 0, fmt.Errorf("%w: no mark %d", ErrCorrupt, m)
 	}
-	mk := &r.marks[m]
+	mk, err := r.mark(m)
+	if err != nil {
+		return 0, err
+	}
 	for i := range r.cols {
 		c := &r.cols[i]
 		c.runs, c.run, c.left, c.vals = c.runs0, 0, c.ntags, c.vals0
