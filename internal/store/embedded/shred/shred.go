@@ -494,12 +494,16 @@ func (w *Writer) AppendTo(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, uint64(2*len(rles[i])+mode))
 		dst = binary.AppendUvarint(dst, uint64(len(c.vals)))
 	}
+	var dict []byte
 	for _, c := range w.cols {
-		dst = binary.AppendUvarint(dst, uint64(len(c.dictN)))
+		dict = dict[:0]
 		for _, v := range c.dictN {
-			dst = binary.AppendUvarint(dst, uint64(len(v)))
-			dst = append(dst, v...)
+			dict = binary.AppendUvarint(dict, uint64(len(v)))
+			dict = append(dict, v...)
 		}
+		dst = binary.AppendUvarint(dst, uint64(len(c.dictN)))
+		dst = binary.AppendUvarint(dst, uint64(len(dict)))
+		dst = append(dst, dict...)
 	}
 	for _, r := range rles {
 		dst = append(dst, r...)
@@ -574,6 +578,31 @@ type rshape struct {
 	// The members' names as written: `"name":`, and `"name": ` in the Python
 	// style.
 	compact, python [][]byte
+}
+
+// entry returns dictionary entry i.
+func (c *rcolumn) entry(i uint64) ([]byte, bool) {
+	if c.dictOff == nil && c.dictN > 0 {
+		if c.dictN > len(c.dictRaw) {
+			return nil, false
+		}
+		c.dictOff = make([]uint32, 0, c.dictN)
+		d := decoder{b: c.dictRaw}
+		for range c.dictN {
+			c.dictOff = append(c.dictOff, uint32(d.i))
+			d.bytes(int(d.uvarint()))
+		}
+		if d.err != nil {
+			c.dictN = 0
+			return nil, false
+		}
+	}
+	if i >= uint64(c.dictN) {
+		return nil, false
+	}
+	d := decoder{b: c.dictRaw, i: int(c.dictOff[i])}
+	b := d.bytes(int(d.uvarint()))
+	return b, d.err == nil
 }
 
 // next returns the column's next tag, false at the end or on a corrupt run.
@@ -652,7 +681,11 @@ func (sh *rshape) names(python bool) [][]byte {
 }
 
 type rcolumn struct {
-	dict [][]byte
+	// The dictionary: dictN entries (uvarint length, bytes) in dictRaw;
+	// dictOff, made on first use, holds where each starts.
+	dictRaw []byte
+	dictN   int
+	dictOff []uint32
 	vals []byte
 	// Tags, as runs (appendRuns): the runs not yet read, the tag and
 	// length left of the current one, and the tags left in all.
@@ -723,12 +756,8 @@ func NewReader(page []byte) (*Reader, error) {
 		if n > uint64(len(page)) {
 			return nil, ErrCorrupt
 		}
-		if n > 0 {
-			r.cols[i].dict = make([][]byte, n)
-			for j := range r.cols[i].dict {
-				r.cols[i].dict[j] = d.bytes(int(d.uvarint()))
-			}
-		}
+		r.cols[i].dictN = int(n)
+		r.cols[i].dictRaw = d.bytes(int(min(d.uvarint(), uint64(len(page)))))
 	}
 	for i := range r.cols {
 		c := &r.cols[i]
@@ -952,11 +981,12 @@ func (r *Reader) value(dst []byte, path int32, key string) ([]byte, error) {
 		dst = append(dst, '"')
 	case tag == tStrRef:
 		i := d.uvarint()
-		if d.err != nil || i >= uint64(len(c.dict)) {
+		str, ok := c.entry(i)
+		if d.err != nil || !ok {
 			return dst, ErrCorrupt
 		}
 		dst = append(dst, '"')
-		dst = append(dst, c.dict[i]...)
+		dst = append(dst, str...)
 		dst = append(dst, '"')
 	case tag == tHex8:
 		b := d.bytes(8)
