@@ -686,7 +686,7 @@ type rcolumn struct {
 	dictRaw []byte
 	dictN   int
 	dictOff []uint32
-	vals []byte
+	vals    []byte
 	// Tags, as runs (appendRuns): the runs not yet read, the tag and
 	// length left of the current one, and the tags left in all.
 	runs         []byte
