@@ -346,14 +346,26 @@ func (s *Server) blockLoop() {
 			now = s.cfg.Now()
 		}
 		before := now.Add(-s.cfg.BlocksAfter).Unix()
-		if before > 0 {
-			st, err := mover.MoveToBlocks(ctx, uint32(before))
+		// One block at a time, then a pause twice as long as the work: moving
+		// takes at most a third of a core, and ingest keeps the rest.
+		for more := before > 0; more && ctx.Err() == nil; {
+			start := time.Now()
+			var st embedded.MoveStats
+			var err error
+			st, more, err = mover.MoveBlock(ctx, uint32(before))
 			switch {
 			case err != nil && ctx.Err() == nil:
 				s.log.Error("move finished traces to blocks", "err", err)
 			case st.Traces > 0:
 				s.log.Debug("moved finished traces to blocks", "traces", st.Traces, "documents", st.Documents,
 					"blocks", st.Blocks, "bytes", st.Bytes)
+			}
+			if more {
+				select {
+				case <-time.After(2 * time.Since(start)):
+				case <-s.stop:
+					return
+				}
 			}
 		}
 		select {

@@ -43,7 +43,7 @@ const blockMagic = "FLUOBLK1"
 // per block.
 const (
 	pageTraces      = 1024
-	blockMaxTraces  = 64 * pageTraces
+	blockMaxTraces  = 16 * pageTraces
 	blockFileSuffix = ".blk"
 )
 

@@ -204,6 +204,32 @@ type MoveStats struct {
 // that arrive later for a moved trace are kept live and merged with the
 // block's on every read.
 func (s *Store) MoveToBlocks(ctx context.Context, before uint32) (MoveStats, error) {
+	var total MoveStats
+	for {
+		st, more, err := s.MoveBlock(ctx, before)
+		total.Blocks += st.Blocks
+		total.Traces += st.Traces
+		total.Documents += st.Documents
+		total.Bytes += st.Bytes
+		total.SpanBytes += st.SpanBytes
+		total.SummaryBytes += st.SummaryBytes
+		total.PostingBytes += st.PostingBytes
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
+// MoveBlock is MoveToBlocks that stops after one block (blockMaxTraces
+// traces): more reports whether traces were left to move. A caller that
+// paces itself between calls keeps moving from taking the CPU ingest needs,
+// and each call's iterators and memory short-lived.
+func (s *Store) MoveBlock(ctx context.Context, before uint32) (st MoveStats, more bool, err error) {
+	st, err = s.moveBlock(ctx, before)
+	return st, err == nil && st.Traces >= blockMaxTraces, err
+}
+
+func (s *Store) moveBlock(ctx context.Context, before uint32) (MoveStats, error) {
 	var st MoveStats
 	done, err := s.use()
 	if err != nil {
@@ -327,13 +353,7 @@ func (s *Store) MoveToBlocks(ctx context.Context, before uint32) (MoveStats, err
 		st.Traces++
 		st.Documents += len(recs)
 		if w.size() >= blockMaxTraces {
-			next := tid
-			next = nextTID(next)
-			if err := s.commitBlock(w, from, next, terms, &st); err != nil {
-				w = nil
-				return st, err
-			}
-			w, terms, from = nil, terms[:0], next
+			break
 		}
 	}
 	if err := errors.Join(spans.Error(), sums.Error()); err != nil {
