@@ -135,13 +135,15 @@ func openDB(dir string, cache *pebble.Cache, memtable uint64, kind string) (*peb
 	for i := range po.Levels {
 		l := &po.Levels[i]
 		// Large blocks: the documents of neighbouring traces share most of
-		// their text, and zstd finds it within a block. 256 KiB measured
-		// 55 bytes per span against 67 at 32 KiB (docs/benchmarks.md).
+		// their text, and the codec finds it within a block.
 		l.BlockSize = 256 << 10
 		l.IndexBlockSize = 256 << 10
-		// zstd on every level: files written by a flush are often moved down
-		// the levels as they are, never recompressed.
-		l.Compression = func() *pblock.CompressionProfile { return pblock.ZstdCompression }
+		// The fastest codec (MinLZ): finished traces leave for block files
+		// after --blocks-after, so the live form is transient, and its
+		// compactions are ingest's largest cost. zstd here measured 82
+		// bytes per span against 98, but 10% fewer documents per second
+		// (docs/benchmarks.md).
+		l.Compression = func() *pblock.CompressionProfile { return pblock.FastestCompression }
 		if kind == "index" {
 			// Summaries are scanned in bulk by searches: the fastest codec
 			// to decompress (MinLZ) costs some space on a small database.
