@@ -490,7 +490,7 @@ type sumPage struct {
 func (sp *sumPage) summary(i int) []byte { return sp.data[sp.offs[i]:sp.offs[i+1]] }
 
 func (sp *sumPage) find(tid model.TraceID) int {
-	i, ok := slices.BinarySearchFunc(sp.tids, tid, func(a, b model.TraceID) int { return bytes.Compare(a[:], b[:]) })
+	i, ok := slices.BinarySearchFunc(sp.tids, tid, cmpTID)
 	if !ok {
 		return -1
 	}

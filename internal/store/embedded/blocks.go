@@ -195,6 +195,16 @@ type MoveStats struct {
 	SpanBytes, SummaryBytes, PostingBytes int64
 }
 
+func (m *MoveStats) add(o MoveStats) {
+	m.Blocks += o.Blocks
+	m.Traces += o.Traces
+	m.Documents += o.Documents
+	m.Bytes += o.Bytes
+	m.SpanBytes += o.SpanBytes
+	m.SummaryBytes += o.SummaryBytes
+	m.PostingBytes += o.PostingBytes
+}
+
 // MoveToBlocks moves every finished trace that started before epoch
 // second before, and after the last trace of the previous move, out of the
 // live databases
@@ -207,13 +217,7 @@ func (s *Store) MoveToBlocks(ctx context.Context, before uint32) (MoveStats, err
 	var total MoveStats
 	for {
 		st, more, err := s.MoveBlock(ctx, before)
-		total.Blocks += st.Blocks
-		total.Traces += st.Traces
-		total.Documents += st.Documents
-		total.Bytes += st.Bytes
-		total.SpanBytes += st.SpanBytes
-		total.SummaryBytes += st.SummaryBytes
-		total.PostingBytes += st.PostingBytes
+		total.add(st)
 		if err != nil || !more {
 			return total, err
 		}
@@ -491,11 +495,8 @@ func (s *Store) cleanupSpans(rec []byte) error {
 	}
 	sb := s.spans.NewBatch()
 	defer sb.Close()
-	var ranges [][2][]byte
 	for _, r := range liveRanges(from, to, late) {
-		lo, hi := traceKey(nil, prefixSpan, r[0]), traceKey(nil, prefixSpan, r[1])
-		ranges = append(ranges, [2][]byte{lo, hi})
-		if err := sb.DeleteRange(lo, hi, nil); err != nil {
+		if err := sb.DeleteRange(traceKey(nil, prefixSpan, r[0]), traceKey(nil, prefixSpan, r[1]), nil); err != nil {
 			return fmt.Errorf("move to blocks: %w", err)
 		}
 	}
