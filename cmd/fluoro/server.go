@@ -5,6 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime/debug"
 	"time"
@@ -27,6 +31,7 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	memLimit := fs.Int64("memory-limit", 600<<20, "soft limit on the Go heap in bytes, so memory stays bounded under load (0: none)")
 	gcPercent := fs.Int("gc-percent", serverGCPercent, "heap growth between collections, as GOGC (the GOGC variable wins); the memory limit still bounds the heap")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiler (/debug/pprof/) on this TCP address, for diagnosis (empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,11 +68,34 @@ func runServer(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if _, ok := os.LookupEnv("GOGC"); !ok {
 		debug.SetGCPercent(*gcPercent)
 	}
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr, log); err != nil {
+			return err
+		}
+	}
 	srv, err := server.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	return serveUntilDone(ctx, log, "writing everything accepted", 60*time.Second, srv.Shutdown)
+}
+
+// servePprof serves net/http/pprof's handlers on their own listener, so the
+// profiler is never exposed on the API's address by accident.
+func servePprof(addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("pprof listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("profiler listening", "addr", ln.Addr().String())
+	go func() { _ = http.Serve(ln, mux) }()
+	return nil
 }
 
 // serverGCPercent is `fluoro server`'s default GOGC. Ingest allocates

@@ -38,15 +38,29 @@ const (
 )
 
 // postingBucket is the time span of one posting list, in seconds: postings
-// are keyed by the hour of the trace's start, so that retention can drop
-// whole hours with a range deletion.
-const postingBucket = 3600
+// are keyed by the 10-second bucket of the trace's start, so that new
+// postings go to the end of the key space, as summaries do. (With hours, as
+// in index format 1, every compaction rewrote the current hour's postings:
+// 6.4 bytes written per byte stored in the index after 75 s of ingest, and
+// growing through the hour.) Retention drops whole buckets with a range
+// deletion.
+const postingBucket = 10
 
-// Magic and version of the store, written under the meta key "format".
+// Magic and versions of the store's databases, written in each under the
+// meta key "format". Index version 2 keys postings by 10-second bucket
+// instead of by hour; Open migrates version 1.
 const (
-	formatMagic   = "FLUORO-EMBEDDED"
-	formatVersion = 1
+	formatMagic        = "FLUORO-EMBEDDED"
+	spansFormatVersion = 1
+	indexFormatVersion = 2
 )
+
+func formatVersion(kind string) uint32 {
+	if kind == "index" {
+		return indexFormatVersion
+	}
+	return spansFormatVersion
+}
 
 // Span value header: a flags byte, then the parent id (8 bytes, big endian),
 // then the document.
@@ -127,10 +141,13 @@ func openDB(dir string, cache *pebble.Cache, memtable uint64, kind string) (*peb
 		L0StopWritesThreshold:       24,
 		LBaseMaxBytes:               256 << 20,
 		// Table sizes bound how finely retention drops whole tables.
-		TargetFileSizes:            [7]int64{8 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20, 64 << 20, 64 << 20},
+		TargetFileSizes:            [7]int64{8 << 20, 8 << 20, 8 << 20, 8 << 20, 8 << 20, 8 << 20, 8 << 20},
 		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
 		Merger:                     spanMerger,
 		Logger:                     quietLogger{},
+	}
+	if kind == "index" {
+		po.TargetFileSizes = [7]int64{1 << 20, 2 << 20, 4 << 20, 4 << 20, 4 << 20, 4 << 20, 4 << 20}
 	}
 	for i := range po.Levels {
 		l := &po.Levels[i]
@@ -167,9 +184,13 @@ func openDB(dir string, cache *pebble.Cache, memtable uint64, kind string) (*peb
 	return db, nil
 }
 
+func formatValue(kind string, version uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte(formatMagic+"-"+strings.ToUpper(kind)), version)
+}
+
 func checkFormat(db *pebble.DB, kind string) error {
 	key := append([]byte{prefixMeta}, "format"...)
-	want := binary.BigEndian.AppendUint32([]byte(formatMagic+"-"+strings.ToUpper(kind)), formatVersion)
+	want := formatValue(kind, formatVersion(kind))
 	v, closer, err := db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return db.Set(key, want, pebble.Sync)
@@ -177,11 +198,62 @@ func checkFormat(db *pebble.DB, kind string) error {
 	if err != nil {
 		return fmt.Errorf("read store format: %w", err)
 	}
-	defer closer.Close()
+	v = bytes.Clone(v)
+	closer.Close()
+	if kind == "index" && bytes.Equal(v, formatValue(kind, 1)) {
+		if err := migratePostings(db); err != nil {
+			return fmt.Errorf("migrate store format %q to version %d: %w", v, indexFormatVersion, err)
+		}
+		return db.Set(key, want, pebble.Sync)
+	}
 	if !bytes.Equal(v, want) {
-		return fmt.Errorf("store format %q is not %s-%s version %d", v, formatMagic, strings.ToUpper(kind), formatVersion)
+		return fmt.Errorf("store format %q is not %s-%s version %d", v, formatMagic, strings.ToUpper(kind), formatVersion(kind))
 	}
 	return nil
+}
+
+// migratePostings re-keys index format 1's postings, bucketed by hour, by
+// the 10-second bucket of their trace's start. It reads a snapshot, so the
+// keys it writes are not visited again, and commits in batches; a crash
+// part-way leaves both forms, and the next Open, still at version 1, redoes
+// the rest (re-keying a version-2 key yields the same key).
+func migratePostings(db *pebble.DB) error {
+	snap := db.NewSnapshot()
+	defer snap.Close()
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPosting}, UpperBound: []byte{prefixPosting + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	b := db.NewBatch()
+	defer func() { b.Close() }()
+	var tid model.TraceID
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if len(k) < 1+4+16 {
+			continue
+		}
+		copy(tid[:], k[len(k)-16:])
+		nk := binary.BigEndian.AppendUint32([]byte{prefixPosting}, tid.Epoch()/postingBucket)
+		nk = append(append(nk, k[5:len(k)-16]...), tid[:]...)
+		if bytes.Equal(nk, k) {
+			continue
+		}
+		if err := errors.Join(b.Delete(k, nil), b.Set(nk, nil, nil)); err != nil {
+			return err
+		}
+		if b.Len() > 4<<20 {
+			if err := b.Commit(pebble.Sync); err != nil {
+				return err
+			}
+			b.Close()
+			b = db.NewBatch()
+		}
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
 }
 
 func (s *Store) closeDBs() error {
@@ -452,11 +524,11 @@ func visit(q store.SummaryQuery, dec *store.SummaryDecoder, id model.TraceID, v 
 	return fn(sum), nil
 }
 
-// postingPrefix is the key prefix of one posting list: 0x04, the hour, the
+// postingPrefix is the key prefix of one posting list: 0x04, the bucket, the
 // hint. Trace ids follow, so a list scans in time order.
-func postingPrefix(dst []byte, hour uint32, h store.Hint) []byte {
+func postingPrefix(dst []byte, bucket uint32, h store.Hint) []byte {
 	dst = append(dst, prefixPosting)
-	dst = binary.BigEndian.AppendUint32(dst, hour)
+	dst = binary.BigEndian.AppendUint32(dst, bucket)
 	return store.AppendHint(dst, h)
 }
 
@@ -497,7 +569,7 @@ func (s *Store) DeleteBefore(ctx context.Context, epoch uint32) error {
 		for _, p := range part.prefixes {
 			end := epochKey(p, epoch)
 			if p == prefixPosting {
-				end = epochKey(p, epoch/postingBucket) // whole hours only
+				end = epochKey(p, epoch/postingBucket) // whole buckets only
 			}
 			if err := b.DeleteRange([]byte{p}, end, nil); err != nil {
 				b.Close()
@@ -558,6 +630,18 @@ func (s *Store) Stats() store.Stats {
 	st.DiskBytes += blocks
 	st.TableBytes += blocks
 	return st
+}
+
+// WriteAmp returns the write amplification of the spans and index
+// databases since Open: bytes written to files (flushes and compactions)
+// per byte written to their logs. Benchmarks report it.
+func (s *Store) WriteAmp() (spans, index float64) {
+	wamp := func(db *pebble.DB) float64 {
+		m := db.Metrics()
+		t := m.Total()
+		return t.WriteAmp()
+	}
+	return wamp(s.spans), wamp(s.index)
 }
 
 // Flush writes memtables to files, so that size measurements see the

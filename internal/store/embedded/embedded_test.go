@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -115,9 +116,9 @@ func TestFormatCheck(t *testing.T) {
 			}
 			pdb.Close()
 		}
-		check("next version", binary.BigEndian.AppendUint32([]byte(magic), formatVersion+1))
+		check("next version", binary.BigEndian.AppendUint32([]byte(magic), formatVersion(kind)+1))
 		check("version 0", binary.BigEndian.AppendUint32([]byte(magic), 0))
-		check("other magic", binary.BigEndian.AppendUint32([]byte("FLUORO-POSTGRES"), formatVersion))
+		check("other magic", binary.BigEndian.AppendUint32([]byte("FLUORO-POSTGRES"), formatVersion(kind)))
 		check("truncated", []byte(magic))
 		check("empty", nil)
 
@@ -132,7 +133,7 @@ func TestFormatCheck(t *testing.T) {
 		if err != nil {
 			t.Fatalf("read format key: %v", err)
 		}
-		if want := binary.BigEndian.AppendUint32([]byte(magic), formatVersion); string(v) != string(want) {
+		if want := binary.BigEndian.AppendUint32([]byte(magic), formatVersion(kind)); string(v) != string(want) {
 			t.Errorf("%s format key = %q, want %q", kind, v, want)
 		}
 		closer.Close()
@@ -305,4 +306,61 @@ func TestDeleteBeforeFreesDisk(t *testing.T) {
 		t.Errorf("DiskBytes after deleting 90%% of the data: %d, want at most %d (before: %d)", after, limit, before)
 	}
 	t.Logf("DiskBytes: %d before DeleteBefore, %d after", before, after)
+}
+
+// TestMigratePostings opens a store whose postings are in index format 1
+// (bucketed by hour) and checks that Open re-keys them: every hinted scan
+// finds what it found before, and no hour-keyed posting is left.
+func TestMigratePostings(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Across an hour boundary, so the two forms differ in more than one bucket.
+	ids := fillDemo(t, s, 3000, time.Unix(1_790_000_000/3600*3600-1, 0))
+	want := readAll(t, s, ids)
+
+	// Rewrite every posting key as format 1 wrote it.
+	it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPosting}, UpperBound: []byte{prefixPosting + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.index.NewBatch()
+	rewritten := 0
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		var tid model.TraceID
+		copy(tid[:], k[len(k)-16:])
+		old := binary.BigEndian.AppendUint32([]byte{prefixPosting}, tid.Epoch()/3600)
+		old = append(append(old, k[5:len(k)-16]...), tid[:]...)
+		if err := errors.Join(b.Delete(k, nil), b.Set(old, nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+		rewritten++
+	}
+	if err := errors.Join(it.Close(), b.Set(append([]byte{prefixMeta}, "format"...), formatValue("index", 1), nil), b.Commit(pebble.Sync)); err != nil {
+		t.Fatal(err)
+	}
+	if rewritten < len(ids) {
+		t.Fatalf("only %d posting keys for %d traces", rewritten, len(ids))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTest(t, dir)
+	got := readAll(t, s, ids)
+	for name, w := range want.scans {
+		if fmt.Sprint(got.scans[name]) != fmt.Sprint(w) {
+			t.Errorf("scan %q after migration: %d traces, want %d", name, len(got.scans[name]), len(w))
+		}
+	}
+	first, last, ok, err := s.postingBuckets()
+	if err != nil || !ok {
+		t.Fatalf("postingBuckets: %v %v", ok, err)
+	}
+	if lo, hi := ids[0].Epoch()/postingBucket, ids[len(ids)-1].Epoch()/postingBucket; first != lo || last != hi {
+		t.Errorf("posting buckets after migration: %d..%d, want %d..%d", first, last, lo, hi)
+	}
 }

@@ -113,7 +113,8 @@ func (l *liveScan) close() {
 type liveHinted struct {
 	s      *Store
 	q      store.SummaryQuery
-	hour   uint32
+	bucket uint32
+	first  uint32 // the oldest bucket holding postings
 	it     *pebble.Iterator
 	id     model.TraceID
 	val    []byte
@@ -123,16 +124,42 @@ type liveHinted struct {
 }
 
 func (s *Store) liveHinted(q store.SummaryQuery) *liveHinted {
-	h := &liveHinted{s: s, q: q, hour: (q.To - 1) / postingBucket}
-	h.openHour()
-	h.advance()
+	h := &liveHinted{s: s, q: q, bucket: (q.To - 1) / postingBucket}
+	// Visit only the buckets between the oldest and newest holding
+	// postings: live data is mostly the last few minutes.
+	first, last, ok, err := s.postingBuckets()
+	switch {
+	case err != nil:
+		h.e, h.done = err, true
+	case !ok || last*postingBucket+postingBucket <= q.From:
+		h.done = true
+	default:
+		h.first, h.bucket = first, min(h.bucket, last)
+		h.openBucket()
+		h.advance()
+	}
 	return h
 }
 
-func (h *liveHinted) openHour() {
-	prefix := postingPrefix(nil, h.hour, *h.q.Hint)
-	lower := binary.BigEndian.AppendUint32(bytes.Clone(prefix), max(h.q.From, h.hour*postingBucket))
-	upper := binary.BigEndian.AppendUint32(bytes.Clone(prefix), min(h.q.To, (h.hour+1)*postingBucket))
+// postingBuckets returns the oldest and newest buckets holding postings.
+func (s *Store) postingBuckets() (first, last uint32, ok bool, err error) {
+	it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPosting}, UpperBound: []byte{prefixPosting + 1}})
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if it.First() && len(it.Key()) >= 5 {
+		first = binary.BigEndian.Uint32(it.Key()[1:])
+		if it.Last() && len(it.Key()) >= 5 {
+			last, ok = binary.BigEndian.Uint32(it.Key()[1:]), true
+		}
+	}
+	return first, last, ok, errors.Join(it.Error(), it.Close())
+}
+
+func (h *liveHinted) openBucket() {
+	prefix := postingPrefix(nil, h.bucket, *h.q.Hint)
+	lower := binary.BigEndian.AppendUint32(bytes.Clone(prefix), max(h.q.From, h.bucket*postingBucket))
+	upper := binary.BigEndian.AppendUint32(bytes.Clone(prefix), min(h.q.To, (h.bucket+1)*postingBucket))
 	if h.q.After != nil {
 		if a := append(bytes.Clone(prefix), h.q.After[:]...); bytes.Compare(a, upper) < 0 {
 			upper = a
@@ -162,12 +189,12 @@ func (h *liveHinted) advance() {
 				h.e, h.done = err, true
 				return
 			}
-			if h.hour == 0 || h.hour*postingBucket <= h.q.From {
+			if h.bucket <= h.first || h.bucket*postingBucket <= h.q.From {
 				h.done = true
 				return
 			}
-			h.hour--
-			h.openHour()
+			h.bucket--
+			h.openBucket()
 			continue
 		}
 		k := h.it.Key()
