@@ -146,8 +146,19 @@ func openDB(dir string, cache *pebble.Cache, memtable uint64, kind string) (*peb
 		Merger:                     spanMerger,
 		Logger:                     quietLogger{},
 	}
-	if kind == "index" {
+	switch kind {
+	case "index":
 		po.TargetFileSizes = [7]int64{1 << 20, 2 << 20, 4 << 20, 4 << 20, 4 << 20, 4 << 20, 4 << 20}
+	case "spans":
+		// Spans are written once and leave for block files after
+		// --blocks-after (Store.MoveBlock excises them), so compacting
+		// them is wasted work: it was a third of the server's CPU under
+		// sustained ingest. Flushed tables stay in L0, where reads by
+		// trace id still find them by their key bounds, until a deep L0
+		// (blocks-after set long, or moving behind) compacts after all.
+		po.L0CompactionThreshold = 256
+		po.L0CompactionFileThreshold = 4096
+		po.L0StopWritesThreshold = 4096
 	}
 	for i := range po.Levels {
 		l := &po.Levels[i]
@@ -561,10 +572,14 @@ func (s *Store) DeleteBefore(ctx context.Context, epoch uint32) error {
 		return err
 	}
 	defer done()
+	// Spans: drop the files, narrow those across the edge, read nothing.
+	if err := s.spans.Excise(ctx, pebble.KeyRange{Start: []byte{prefixSpan}, End: epochKey(prefixSpan, epoch)}); err != nil {
+		return fmt.Errorf("delete expired: %w", err)
+	}
 	for _, part := range []struct {
 		db       *pebble.DB
 		prefixes []byte
-	}{{s.spans, []byte{prefixSpan}}, {s.index, []byte{prefixSummary, prefixPending, prefixPosting, prefixGraph}}} {
+	}{{s.index, []byte{prefixSummary, prefixPending, prefixPosting, prefixGraph}}} {
 		b := part.db.NewBatch()
 		for _, p := range part.prefixes {
 			end := epochKey(p, epoch)
