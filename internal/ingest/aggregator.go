@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fluoro-dev/fluoro/internal/model"
@@ -17,11 +18,21 @@ const shards = 16
 // new span for the idle time is complete: its summary is computed and stored.
 // A span arriving for a trace already summarised reopens it, and its summary
 // is then recomputed from everything stored (with Revision incremented).
+//
+// The live traces are capped (maxLive): past the cap, add asks the flusher to
+// run at once (kick), and the flush summarises the least recently updated
+// early. Past a quarter more, add waits for the flush to make room, so the
+// store writers slow down, the queue fills, and the queue drops the oldest
+// documents: memory stays bounded even when summarising falls behind.
 type aggregator struct {
 	st         store.Store
 	idle       time.Duration
 	maxLive    int
 	now        func() time.Time
+	live       atomic.Int64  // traces in the shards
+	kick       chan struct{} // buffered: asks the flusher to run now
+	roomMu     sync.Mutex
+	room       chan struct{} // closed, and replaced, when a flush removed traces
 	shards     [shards]aggShard
 	forced     func(n int) // counts traces completed early because of the cap
 	summarised func(n int) // counts summaries written
@@ -44,7 +55,8 @@ type liveTrace struct {
 
 func newAggregator(st store.Store, idle time.Duration, maxLive int, now func() time.Time) *aggregator {
 	a := &aggregator{st: st, idle: idle, maxLive: maxLive, now: now, forced: func(int) {}, summarised: func(int) {},
-		complete: func(context.Context, *model.Summary, []*model.Span) {}}
+		complete: func(context.Context, *model.Summary, []*model.Span) {},
+		kick:     make(chan struct{}, 1), room: make(chan struct{})}
 	for i := range a.shards {
 		a.shards[i].live = make(map[model.TraceID]*liveTrace)
 	}
@@ -65,6 +77,7 @@ func (a *aggregator) add(spans []model.Span, policy string) {
 		if lt == nil {
 			lt = &liveTrace{}
 			sh.live[sp.TraceID] = lt
+			a.live.Add(1)
 		}
 		lt.spans = append(lt.spans, &sp)
 		lt.hint = nil
@@ -74,6 +87,49 @@ func (a *aggregator) add(spans []model.Span, policy string) {
 		}
 		sh.mu.Unlock()
 	}
+	if a.maxLive <= 0 {
+		return
+	}
+	if n := a.live.Load(); n > int64(a.maxLive) {
+		a.askFlush()
+		for n > int64(a.maxLive)+int64(a.maxLive)/4 {
+			a.waitRoom(ctxWait)
+			n = a.live.Load()
+		}
+	}
+}
+
+// ctxWait bounds one wait for room, after which add asks again: a flush
+// that found nothing to remove (all traces just updated) must not strand it.
+const ctxWait = 50 * time.Millisecond
+
+func (a *aggregator) askFlush() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+// waitRoom waits until a flush removes traces, or d passes.
+func (a *aggregator) waitRoom(d time.Duration) {
+	a.roomMu.Lock()
+	ch := a.room
+	a.roomMu.Unlock()
+	a.askFlush()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+}
+
+// madeRoom wakes the adds waiting for room.
+func (a *aggregator) madeRoom() {
+	a.roomMu.Lock()
+	close(a.room)
+	a.room = make(chan struct{})
+	a.roomMu.Unlock()
 }
 
 // hintSummary records sum, computed by the tail sampler from the n spans of
@@ -87,15 +143,7 @@ func (a *aggregator) hintSummary(id model.TraceID, sum *model.Summary, n int) {
 	sh.mu.Unlock()
 }
 
-func (a *aggregator) liveCount() int {
-	n := 0
-	for i := range a.shards {
-		a.shards[i].mu.Lock()
-		n += len(a.shards[i].live)
-		a.shards[i].mu.Unlock()
-	}
-	return n
-}
+func (a *aggregator) liveCount() int { return int(a.live.Load()) }
 
 // flush completes the traces idle for longer than the idle time, or all of
 // them when all is true, and stores their summaries. When more traces are
@@ -115,6 +163,7 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 			if all || now.Sub(lt.last) >= a.idle {
 				out = append(out, done{id, lt})
 				delete(sh.live, id)
+				a.live.Add(-1)
 			} else if a.maxLive > 0 {
 				rest = append(rest, done{id, lt})
 			}
@@ -123,16 +172,22 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 	}
 	if over := len(rest) - a.maxLive; a.maxLive > 0 && over > 0 {
 		sort.Slice(rest, func(i, j int) bool { return rest[i].lt.last.Before(rest[j].lt.last) })
+		n := 0
 		for _, d := range rest[:over] {
 			sh := &a.shards[d.id[15]%shards]
 			sh.mu.Lock()
-			if sh.live[d.id] == d.lt {
+			if sh.live[d.id] == d.lt { // not updated, nor taken by another flush
 				delete(sh.live, d.id)
+				a.live.Add(-1)
 				out = append(out, d)
+				n++
 			}
 			sh.mu.Unlock()
 		}
-		a.forced(over)
+		a.forced(n)
+	}
+	if len(out) > 0 {
+		a.madeRoom()
 	}
 	const batch = 512
 	sums := make([]model.Summary, 0, batch)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,29 +98,85 @@ func TestAggregatorSummarisesIdleTraces(t *testing.T) {
 	}
 }
 
+// runFlusher flushes a on every kick, as Pipeline.flusher does, until the
+// test ends; each flush first takes gate.
+func runFlusher(t *testing.T, a *aggregator, gate *sync.Mutex) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-a.kick:
+				gate.Lock()
+				err := a.flush(context.Background(), false)
+				gate.Unlock()
+				if err != nil {
+					t.Error(err)
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
+// TestAggregatorCapsLiveTraces adds more traces than the cap, none idle.
+// While the flusher is held up, add stops a quarter past the cap and waits;
+// once it runs, it completes the least recently updated traces early.
 func TestAggregatorCapsLiveTraces(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
+	var clockMu sync.Mutex // the clock is read by the flusher too
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	a := newAggregator(st, time.Hour, 10, clock.now)
-	forced := 0
-	a.forced = func(n int) { forced += n }
-	for i := range 25 {
-		tid := model.TraceID{0x65, 0x53, 0xf1, 0x00, byte(i)}
-		a.add(spansOf(t, st, segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, "")), "")
-		clock.advance(time.Millisecond)
+	now := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return clock.now() }
+	a := newAggregator(st, time.Hour, 40, now)
+	var forced atomic.Int64
+	a.forced = func(n int) { forced.Add(int64(n)) }
+	var gate sync.Mutex
+	gate.Lock() // the flusher is behind
+	runFlusher(t, a, &gate)
+
+	var peak atomic.Int64
+	added := make(chan struct{})
+	go func() {
+		defer close(added)
+		for i := range 500 {
+			tid := model.TraceID{0x65, 0x53, 0xf1, 0x00, byte(i >> 8), byte(i)}
+			a.add(spansOf(t, st, segment(tid, "a000000000000001", "", 1_700_000_000, 1_700_000_001, "")), "")
+			peak.Store(max(peak.Load(), int64(a.liveCount())))
+			clockMu.Lock()
+			clock.advance(time.Millisecond)
+			clockMu.Unlock()
+		}
+	}()
+	// add holds at 51 live traces: 40 plus a quarter, plus the one that
+	// passed the limit.
+	deadline := time.Now().Add(10 * time.Second)
+	for a.liveCount() < 51 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // time to run past the limit, if add did not wait
+	held := a.liveCount()
+	gate.Unlock()
+	<-added
+	if held != 51 {
+		t.Errorf("with the flusher held up, %d live traces; want add to wait at 51", held)
+	}
+	if p := peak.Load(); p > 51 {
+		t.Errorf("live traces reached %d with a cap of 40", p)
 	}
 	if err := a.flush(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if a.liveCount() != 10 || forced != 15 {
-		t.Errorf("live %d, forced %d; want 10 and 15", a.liveCount(), forced)
+	if n := a.liveCount(); n != 40 || forced.Load() != 460 {
+		t.Errorf("live %d, forced %d; want 40 and 460", n, forced.Load())
 	}
-	// The oldest were completed first.
-	if _, ok, _ := st.Summary(ctx, model.TraceID{0x65, 0x53, 0xf1, 0x00, 0}); !ok {
+	// The oldest were completed first, the newest are still live.
+	if _, ok, _ := st.Summary(ctx, model.TraceID{0x65, 0x53, 0xf1, 0x00, 0, 0}); !ok {
 		t.Errorf("the least recently updated trace was not summarised")
 	}
-	if _, ok, _ := st.Summary(ctx, model.TraceID{0x65, 0x53, 0xf1, 0x00, 24}); ok {
+	if _, ok, _ := st.Summary(ctx, model.TraceID{0x65, 0x53, 0xf1, 0x00, 499 >> 8, 499 & 0xff}); ok {
 		t.Errorf("the most recent trace was summarised early")
 	}
 }

@@ -37,7 +37,10 @@ type Config struct {
 	// summary is written (3 s).
 	TraceIdle time.Duration
 	// MaxLiveTraces caps the traces held in memory awaiting their summary
-	// (200,000); past it the least recently updated are summarised early.
+	// (30,000: about 10 KB of heap each for SDK-shaped traces of a dozen
+	// spans); past it the least recently updated are summarised early, and
+	// past a quarter more the store writers wait for room, so the queue
+	// takes the excess and drops the oldest.
 	MaxLiveTraces int
 	// OnComplete, when set, is called once for every trace whose summary
 	// was just stored (including those summarised again after a restart or
@@ -65,7 +68,7 @@ func (c *Config) setDefaults() {
 	def(&c.QueueBytes, 64<<20)
 	def(&c.Workers, 2)
 	def(&c.BatchSize, 1000)
-	def(&c.MaxLiveTraces, 200_000)
+	def(&c.MaxLiveTraces, 30_000)
 	if c.SyncInterval <= 0 {
 		c.SyncInterval = 500 * time.Millisecond
 	}
@@ -177,11 +180,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	}
 	p.bg.Add(2)
 	go p.every(p.cfg.SyncInterval, p.sync)
-	go p.every(time.Second, func() {
-		if err := p.agg.flush(context.Background(), false); err != nil {
-			p.cfg.Logger.Error("write trace summaries", "err", err)
-		}
-	})
+	go p.flusher()
 	return nil
 }
 
@@ -195,6 +194,25 @@ func (p *Pipeline) every(d time.Duration, fn func()) {
 			fn()
 		case <-p.stopBg:
 			return
+		}
+	}
+}
+
+// flusher summarises the idle traces every second, and at once when the
+// live traces pass their cap.
+func (p *Pipeline) flusher() {
+	defer p.bg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-p.agg.kick:
+		case <-p.stopBg:
+			return
+		}
+		if err := p.agg.flush(context.Background(), false); err != nil {
+			p.cfg.Logger.Error("write trace summaries", "err", err)
 		}
 	}
 }
