@@ -60,6 +60,16 @@ func TestBlocksEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
+	eventually(t, "the move is counted and nothing is left to move", func() error {
+		m := scrape(t, "http://"+s.HTTPAddr().String()+"/metrics")
+		if got := m["fluoro_blocks_moved_documents_total"]; got != float64(len(docs)) {
+			return fmt.Errorf("fluoro_blocks_moved_documents_total %v, want %d", got, len(docs))
+		}
+		if lag, ok := m["fluoro_blocks_lag_seconds"]; !ok || lag != 0 {
+			return fmt.Errorf("fluoro_blocks_lag_seconds %v (present %v), want 0", lag, ok)
+		}
+		return nil
+	})
 	// Trace 0 is left out: it receives a late subsegment below.
 	check := func(c *awsxray.Client) {
 		t.Helper()

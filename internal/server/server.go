@@ -164,6 +164,8 @@ type Server struct {
 	stopOnce sync.Once
 	stop     chan struct{}
 	bg       sync.WaitGroup
+
+	blocksMoved prometheus.Counter
 }
 
 // Start opens the store, summarises what an unclean stop left pending, and
@@ -175,7 +177,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: log, stop: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, stop: make(chan struct{}),
+		blocksMoved: prometheus.NewCounter(prometheus.CounterOpts{Name: "fluoro_blocks_moved_documents_total",
+			Help: "Span documents moved from the live store to block files."})}
 	defer func() {
 		if err != nil {
 			s.closeAll(context.Background())
@@ -190,7 +194,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fluoro_store_disk_bytes", Help: "Bytes the store uses on disk."},
-			func() float64 { return float64(s.st.Stats().DiskBytes) }))
+			func() float64 { return float64(s.st.Stats().DiskBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fluoro_blocks_lag_seconds",
+			Help: "How far moving finished traces to blocks is behind --blocks-after (0: keeping up)."},
+			func() float64 {
+				oldest, ok := s.st.OldestUnmoved()
+				due := time.Now().Add(-cfg.BlocksAfter).Unix()
+				if !ok || due <= int64(oldest) {
+					return 0
+				}
+				return float64(due - int64(oldest))
+			}),
+		s.blocksMoved)
 	if s.insights, err = insight.New(ctx, insight.Config{Objects: s.st.Objects(), Now: cfg.Now, Logger: log}); err != nil {
 		return nil, err
 	}
@@ -357,6 +372,7 @@ func (s *Server) blockLoop() {
 			case err != nil && ctx.Err() == nil:
 				s.log.Error("move finished traces to blocks", "err", err)
 			case st.Traces > 0:
+				s.blocksMoved.Add(float64(st.Documents))
 				s.log.Debug("moved finished traces to blocks", "traces", st.Traces, "documents", st.Documents,
 					"blocks", st.Blocks, "bytes", st.Bytes)
 			}

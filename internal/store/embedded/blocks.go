@@ -171,6 +171,28 @@ func (bs *blockSet) mark() model.TraceID {
 	return bs.watermark
 }
 
+// OldestUnmoved returns the start second of the oldest trace that a move
+// would take next (the first live summary at or after the watermark), and
+// false when there is none.
+func (s *Store) OldestUnmoved() (uint32, bool) {
+	done, err := s.use()
+	if err != nil {
+		return 0, false
+	}
+	defer done()
+	it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: traceKey(nil, prefixSummary, s.blockSet.mark()), UpperBound: []byte{prefixSummary + 1}})
+	if err != nil {
+		return 0, false
+	}
+	defer it.Close()
+	if !it.First() || len(it.Key()) < 1+16 {
+		return 0, false
+	}
+	var id model.TraceID
+	copy(id[:], it.Key()[1:])
+	return id.Epoch(), true
+}
+
 // noteAppend records, during a move, the traces an Append writes to inside
 // the range being moved. It is called before the Append's spans commit.
 func (bs *blockSet) noteAppend(spans []model.Span) {

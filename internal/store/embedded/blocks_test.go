@@ -118,12 +118,18 @@ func TestBlocksReadAsLive(t *testing.T) {
 			t.Fatalf("scan %s found nothing: the test would prove nothing", name)
 		}
 	}
+	if e, ok := s.OldestUnmoved(); !ok || e != ids[0].Epoch() {
+		t.Errorf("before the move, OldestUnmoved = %d %v, want %d", e, ok, ids[0].Epoch())
+	}
 	st, err := s.MoveToBlocks(context.Background(), ids[len(ids)-1].Epoch()+1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Traces != len(ids) || st.Blocks != 1 {
 		t.Fatalf("moved %+v, want %d traces in one block", st, len(ids))
+	}
+	if e, ok := s.OldestUnmoved(); ok {
+		t.Errorf("after moving everything, OldestUnmoved = %d, want none", e)
 	}
 	check := func(s *Store, when string) {
 		got := readAll(t, s, ids)
