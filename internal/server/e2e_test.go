@@ -100,6 +100,10 @@ func TestXRaySDKToAWSClient(t *testing.T) {
 	defer downstream.Close()
 	traced := xray.Client(nil)
 	backend := httptest.NewServer(xray.Handler(xray.NewFixedSegmentNamer("backend"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Long enough that waiting for the response is always the longest
+		// part of frontend's call, longer than a first connection on a busy
+		// machine: the response-time root cause checked below follows it.
+		time.Sleep(20 * time.Millisecond)
 		ctx := r.Context()
 		xray.AddAnnotation(ctx, "order_id", "A-1001")
 		xray.AddAnnotation(ctx, "items", 3)
@@ -278,6 +282,12 @@ func TestXRaySDKToAWSClient(t *testing.T) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("filter %q matched %v, want %v", expr, got, want)
+			if strings.HasPrefix(expr, "rootcause.json") { // say which path the traces took
+				for _, sum := range sums {
+					rc, _ := json.Marshal(sum.ResponseTimeRootCauses)
+					t.Logf("trace %s: response-time root causes %s", aws.ToString(sum.Id), rc)
+				}
+			}
 		}
 	}
 
