@@ -29,7 +29,7 @@ type aggregator struct {
 	idle       time.Duration
 	maxLive    int
 	now        func() time.Time
-	live       atomic.Int64  // traces in the shards
+	live       atomic.Int64  // traces in the shards or being summarised
 	kick       chan struct{} // buffered: asks the flusher to run now
 	roomMu     sync.Mutex
 	room       chan struct{} // closed, and replaced, when a flush removed traces
@@ -163,7 +163,6 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 			if all || now.Sub(lt.last) >= a.idle {
 				out = append(out, done{id, lt})
 				delete(sh.live, id)
-				a.live.Add(-1)
 			} else if a.maxLive > 0 {
 				rest = append(rest, done{id, lt})
 			}
@@ -178,7 +177,6 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 			sh.mu.Lock()
 			if sh.live[d.id] == d.lt { // not updated, nor taken by another flush
 				delete(sh.live, d.id)
-				a.live.Add(-1)
 				out = append(out, d)
 				n++
 			}
@@ -186,9 +184,14 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 		}
 		a.forced(n)
 	}
-	if len(out) > 0 {
-		a.madeRoom()
-	}
+	// The traces taken out count as live until their summaries are
+	// written: their spans are in memory until then.
+	defer func() {
+		if left := len(out); left > 0 { // an error: they will not be
+			a.live.Add(-int64(left))
+			a.madeRoom()
+		}
+	}()
 	const batch = 512
 	sums := make([]model.Summary, 0, batch)
 	traces := make([][]*model.Span, 0, batch)
@@ -211,6 +214,8 @@ func (a *aggregator) flush(ctx context.Context, all bool) error {
 			a.complete(ctx, &sums[i], traces[i])
 		}
 		out = out[n:]
+		a.live.Add(-int64(n))
+		a.madeRoom()
 	}
 	return nil
 }
