@@ -579,38 +579,29 @@ func (s *Store) DeleteBefore(ctx context.Context, epoch uint32) error {
 	if err := s.spans.Excise(ctx, pebble.KeyRange{Start: []byte{prefixSpan}, End: epochKey(prefixSpan, epoch)}); err != nil {
 		return fmt.Errorf("delete expired: %w", err)
 	}
-	for _, part := range []struct {
-		db       *pebble.DB
-		prefixes []byte
-	}{{s.index, []byte{prefixSummary, prefixPending, prefixPosting, prefixGraph}}} {
-		b := part.db.NewBatch()
-		for _, p := range part.prefixes {
-			end := epochKey(p, epoch)
-			if p == prefixPosting {
-				end = epochKey(p, epoch/postingBucket) // whole buckets only
-			}
-			if err := b.DeleteRange([]byte{p}, end, nil); err != nil {
-				b.Close()
-				return fmt.Errorf("delete expired: %w", err)
-			}
+	// The index: one range deletion per prefix, in one batch.
+	prefixes := []byte{prefixSummary, prefixPending, prefixPosting, prefixGraph}
+	ends := make([][]byte, len(prefixes))
+	b := s.index.NewBatch()
+	defer b.Close()
+	for i, p := range prefixes {
+		ends[i] = epochKey(p, epoch)
+		if p == prefixPosting {
+			ends[i] = epochKey(p, epoch/postingBucket) // whole buckets only
 		}
-		err := b.Commit(pebble.Sync)
-		b.Close()
-		if err != nil {
+		if err := b.DeleteRange([]byte{p}, ends[i], nil); err != nil {
 			return fmt.Errorf("delete expired: %w", err)
 		}
-		// Range deletions drop whole files in "delete-only" compactions; ask
-		// for the space back now rather than at the next write-driven
-		// compaction. Compact each deleted range alone, so live data is not
-		// rewritten with it.
-		for _, p := range part.prefixes {
-			end := epochKey(p, epoch)
-			if p == prefixPosting {
-				end = epochKey(p, epoch/postingBucket)
-			}
-			if err := part.db.Compact(ctx, []byte{p}, end, false); err != nil {
-				return fmt.Errorf("compact expired: %w", err)
-			}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("delete expired: %w", err)
+	}
+	// Range deletions drop whole files in "delete-only" compactions; ask for
+	// the space back now rather than at the next write-driven compaction.
+	// Compact each deleted range alone, so live data is not rewritten with it.
+	for i, p := range prefixes {
+		if err := s.index.Compact(ctx, []byte{p}, ends[i], false); err != nil {
+			return fmt.Errorf("compact expired: %w", err)
 		}
 	}
 	return s.deleteBlocksBefore(epoch)
